@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Debian packages used by the test suite: headless Chromium (browser tests of the HTML
+# reports, kedro-viz and the serving page) and a PostgreSQL server (prediction-log
+# tests). Installed only when missing and only as root; otherwise the tests that need
+# them say so and skip, except under CI=true where they must run.
+set -euo pipefail
+need=()
+command -v chromium >/dev/null 2>&1 || need+=(chromium chromium-driver)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+fc-list 2>/dev/null | grep -qi dejavu || need+=(fonts-dejavu-core)
+if [ ${#need[@]} -eq 0 ]; then
+  exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install_system_deps: not root; missing Debian packages: ${need[*]}" >&2
+  exit 0
+fi
+echo "install_system_deps: apt-get install ${need[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null

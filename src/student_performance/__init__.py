@@ -1,0 +1,4 @@
+"""student-performance
+"""
+
+__version__ = "0.1"

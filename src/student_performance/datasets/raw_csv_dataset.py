@@ -1,0 +1,92 @@
+"""A CSV dataset for raw input that fails with a message a data engineer can act on.
+
+Written here rather than taken as-is from kedro-datasets because ``pandas.CSVDataset``
+lets pandas' own errors through (``EmptyDataError: No columns to parse from file``,
+``UnicodeDecodeError`` with a byte offset), which name neither the file nor what to do,
+and it cannot fall back to a second encoding. This subclass only adds that: the reading
+itself stays ``CSVDataset``'s.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pandas as pd
+from kedro_datasets.pandas import CSVDataset
+
+logger = logging.getLogger(__name__)
+
+
+class RawDataError(ValueError):
+    """Raw input that cannot be used, with the file and the problem in the message."""
+
+
+class RawCSVDataset(CSVDataset):
+    """``pandas.CSVDataset`` for raw files: every cell read as text, clear errors.
+
+    The loaded frame carries ``attrs["source_file"]`` and ``attrs["encoding"]`` so that
+    validation nodes can name the file in their own messages.
+
+    Example catalog entry::
+
+        raw_students:
+          type: student_performance.datasets.RawCSVDataset
+          filepath: data/01_raw/students.csv
+          fallback_encoding: latin-1
+    """
+
+    DEFAULT_LOAD_ARGS: dict[str, Any] = {
+        "dtype": "string",
+        "keep_default_na": False,
+        "encoding": "utf-8",
+    }
+
+    def __init__(self, *, fallback_encoding: str | None = None, **kwargs: Any) -> None:
+        """Create the dataset.
+
+        Args:
+            fallback_encoding: Encoding to retry with when the file is not valid in the
+                encoding of ``load_args`` (e.g. ``latin-1``); ``None`` rejects such files.
+            **kwargs: Passed to ``kedro_datasets.pandas.CSVDataset``.
+        """
+        super().__init__(**kwargs)
+        self._fallback_encoding = fallback_encoding
+
+    def load(self) -> pd.DataFrame:
+        """Read the file as text columns, or raise ``RawDataError`` saying why not."""
+        source = str(self._filepath)
+        encoding = self._load_args.get("encoding", "utf-8")
+        try:
+            frame = super().load()
+        except FileNotFoundError as err:
+            raise RawDataError(f"{source}: file not found") from err
+        except pd.errors.EmptyDataError as err:
+            raise RawDataError(
+                f"{source}: the file is empty (no header row and no data)"
+            ) from err
+        except UnicodeDecodeError as err:
+            if not self._fallback_encoding:
+                raise RawDataError(
+                    f"{source}: not valid {encoding} (byte {err.object[err.start]:#04x}"
+                    f" at offset {err.start}); re-save it as UTF-8 or set "
+                    "fallback_encoding in the catalog entry"
+                ) from err
+            logger.warning(
+                "%s is not valid %s (byte %#04x at offset %d): read as %s",
+                source,
+                encoding,
+                err.object[err.start],
+                err.start,
+                self._fallback_encoding,
+            )
+            encoding = self._fallback_encoding
+            frame = pd.read_csv(
+                str(self._get_load_path()),
+                **{**self._load_args, "encoding": encoding},
+            )
+        except pd.errors.ParserError as err:
+            raise RawDataError(f"{source}: cannot be parsed as CSV: {err}") from err
+        frame.attrs["source_file"] = source
+        frame.attrs["encoding"] = encoding
+        return frame

@@ -1,0 +1,64 @@
+"""data_processing: the raw file to typed, validated, accounted-for rows.
+
+Contract (names outside the ``data_processing`` namespace):
+    inputs: ``raw_students``, ``params:dataset``, ``params:data_processing.quality``
+    outputs: ``prm_students`` (rows kept, typed), ``int_quarantined_rows`` (rows set
+    aside with their reason and original values), ``rpt_data_quality`` (JSON report,
+    logged to MLflow), ``rpt_data_quality_metrics`` (MLflow metrics)
+"""
+
+from kedro.pipeline import Node, Pipeline
+
+from .nodes import (
+    build_quality_report,
+    check_raw_structure,
+    normalise_values,
+    quarantine_rows,
+)
+
+
+def create_pipeline(**kwargs) -> Pipeline:
+    """Build the data_processing pipeline."""
+    return Pipeline(
+        [
+            Node(
+                check_raw_structure,
+                inputs=["raw_students", "params:dataset"],
+                outputs="int_students_raw",
+                name="check_raw_structure",
+            ),
+            Node(
+                normalise_values,
+                inputs=["int_students_raw", "params:dataset", "params:quality"],
+                outputs="int_students_typed",
+                name="normalise_values",
+            ),
+            Node(
+                quarantine_rows,
+                inputs=["int_students_typed", "raw_students", "params:dataset"],
+                outputs=["prm_students", "int_quarantined_rows"],
+                name="quarantine_rows",
+            ),
+            Node(
+                build_quality_report,
+                inputs=[
+                    "raw_students",
+                    "int_students_typed",
+                    "prm_students",
+                    "int_quarantined_rows",
+                    "params:dataset",
+                ],
+                outputs=["rpt_data_quality", "rpt_data_quality_metrics"],
+                name="build_quality_report",
+            ),
+        ],
+        namespace="data_processing",
+        inputs={"raw_students"},
+        outputs={
+            "prm_students",
+            "int_quarantined_rows",
+            "rpt_data_quality",
+            "rpt_data_quality_metrics",
+        },
+        parameters={"params:dataset"},
+    )

@@ -1,0 +1,34 @@
+"""Project settings (https://docs.kedro.org/en/stable/configure/configuration_basics/).
+
+Nothing here does work at import time: resolvers are plain functions, hooks are
+instantiated but act only when Kedro calls them.
+"""
+
+from pathlib import Path
+
+from omegaconf.resolvers import oc
+
+from student_performance.hooks import QuietWarningsHook, RunSummaryHook
+
+# Kedro imports this module before any command runs: keep it cheap.
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+def _project_root() -> str:
+    """Absolute project root, so that stores such as ``mlflow.db`` never land in cwd."""
+    return PROJECT_ROOT.as_posix()
+
+
+HOOKS = (QuietWarningsHook(), RunSummaryHook())
+
+CONFIG_LOADER_ARGS = {
+    "base_env": "base",
+    "default_run_env": "local",
+    "custom_resolvers": {
+        "oc.env": oc.env,
+        "project_root": _project_root,
+    },
+    "config_patterns": {
+        "mlflow": ["mlflow*", "mlflow*/**", "**/mlflow*"],
+    },
+}
