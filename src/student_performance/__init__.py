@@ -1,4 +1,3 @@
-"""student-performance
-"""
+"""student-performance"""
 
 __version__ = "0.1"

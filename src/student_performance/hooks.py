@@ -1,54 +1,30 @@
-"""Project hooks: quiet dependency warnings, and a closing summary of every run."""
+"""Project hooks: a closing summary of every run."""
 
 from __future__ import annotations
 
 import logging
-import warnings
 from typing import Any
 
 from kedro.framework.hooks import hook_impl
 
 logger = logging.getLogger(__name__)
 
-# Known, harmless warnings raised by dependencies on every run; each is filtered by
-# the module that raises it so that the project's own warnings still show.
-_KNOWN_DEPENDENCY_WARNINGS = (
-    (DeprecationWarning, r"mlflow(\..*)?"),
-    (FutureWarning, r"mlflow(\..*)?"),
-    (UserWarning, r"mlflow(\..*)?"),
-    (DeprecationWarning, r"kedro_mlflow(\..*)?"),
-    (DeprecationWarning, r"kedro_viz(\..*)?"),
-    (DeprecationWarning, r"pydantic(\..*)?"),
-    (FutureWarning, r"kedro_datasets(\..*)?"),
-)
-
-
-class QuietWarningsHook:
-    """Filter the dependency warnings listed above once the context exists."""
-
-    @hook_impl
-    def after_context_created(self, context: Any) -> None:
-        for category, module in _KNOWN_DEPENDENCY_WARNINGS:
-            warnings.filterwarnings("ignore", category=category, module=module)
-
 
 class RunSummaryHook:
     """Log where a run's outputs and its MLflow run are, as the last lines of a run."""
 
     @hook_impl
-    def after_pipeline_run(self, run_params: dict[str, Any], pipeline: Any, catalog: Any) -> None:
-        lines = ["Run finished: pipelines %s" % (run_params.get("pipeline_names") or ["__default__"])]
-        outputs = sorted(pipeline.outputs() | pipeline.all_outputs())
+    def after_pipeline_run(
+        self, run_params: dict[str, Any], pipeline: Any, catalog: Any
+    ) -> None:
+        names = run_params.get("pipeline_names") or ["__default__"]
+        lines = [f"Run finished: pipelines {names}"]
+        outputs = sorted(pipeline.all_outputs())
         if "rpt_data_quality" in outputs:
             report = catalog.load("rpt_data_quality")
             lines.append(
-                "  data: %d rows in, %d kept, %d quarantined %s"
-                % (
-                    report["rows_in"],
-                    report["rows_kept"],
-                    report["rows_quarantined"],
-                    report["quarantined_by_reason"],
-                )
+                f"  data: {report['rows_in']} rows in, {report['rows_kept']} kept, "
+                f"{report['rows_quarantined']} quarantined {report['quarantined_by_reason']}"
             )
         paths = [_filepath(catalog, name) for name in outputs]
         lines += [f"  wrote {path}" for path in paths if path]

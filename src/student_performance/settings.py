@@ -1,14 +1,18 @@
 """Project settings (https://docs.kedro.org/en/stable/configure/configuration_basics/).
 
-Nothing here does work at import time: resolvers are plain functions, hooks are
-instantiated but act only when Kedro calls them.
+Kept cheap to import: resolvers are plain functions, hooks act only when Kedro calls
+them. The one thing done at import is filtering known dependency warnings, because
+Kedro raises them while building the config loader, before any hook runs.
 """
 
 from pathlib import Path
 
 from omegaconf.resolvers import oc
 
-from student_performance.hooks import QuietWarningsHook, RunSummaryHook
+from student_performance.hooks import RunSummaryHook
+from student_performance.warnings_filter import silence_known_dependency_warnings
+
+silence_known_dependency_warnings()
 
 # Kedro imports this module before any command runs: keep it cheap.
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -19,7 +23,7 @@ def _project_root() -> str:
     return PROJECT_ROOT.as_posix()
 
 
-HOOKS = (QuietWarningsHook(), RunSummaryHook())
+HOOKS = (RunSummaryHook(),)
 
 CONFIG_LOADER_ARGS = {
     "base_env": "base",

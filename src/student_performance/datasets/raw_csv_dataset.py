@@ -13,13 +13,18 @@ import logging
 from typing import Any
 
 import pandas as pd
+from kedro.io import DatasetError
 from kedro_datasets.pandas import CSVDataset
 
 logger = logging.getLogger(__name__)
 
 
-class RawDataError(ValueError):
-    """Raw input that cannot be used, with the file and the problem in the message."""
+class RawDataError(DatasetError, ValueError):
+    """Raw input that cannot be used, with the file and the problem in the message.
+
+    A ``DatasetError`` so that Kedro passes it through unchanged rather than wrapping
+    it in a "Failed while loading" message around the dataset's repr.
+    """
 
 
 class RawCSVDataset(CSVDataset):
@@ -58,7 +63,7 @@ class RawCSVDataset(CSVDataset):
         source = str(self._filepath)
         encoding = self._load_args.get("encoding", "utf-8")
         try:
-            frame = super().load()
+            frame = _unwrap(super().load)
         except FileNotFoundError as err:
             raise RawDataError(f"{source}: file not found") from err
         except pd.errors.EmptyDataError as err:
@@ -90,3 +95,13 @@ class RawCSVDataset(CSVDataset):
         frame.attrs["source_file"] = source
         frame.attrs["encoding"] = encoding
         return frame
+
+
+def _unwrap(load: Any) -> pd.DataFrame:
+    """Call a Kedro ``load`` and re-raise the pandas error it wrapped, if any."""
+    try:
+        return load()
+    except DatasetError as err:
+        if isinstance(err.__cause__, Exception):
+            raise err.__cause__ from None
+        raise

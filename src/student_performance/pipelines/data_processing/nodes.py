@@ -60,7 +60,9 @@ def check_columns(
         raise RawDataError(
             f"{source}: required columns missing: {missing}; columns found: {found}"
         )
-    unknown = [c for c in found if c not in dataset.columns + list(dataset.drop_columns)]
+    unknown = [
+        c for c in found if c not in dataset.columns + list(dataset.drop_columns)
+    ]
     if unknown and dataset.unknown_columns == "error":
         raise RawDataError(f"{source}: unknown columns {unknown} (schema says: error)")
     if unknown:
@@ -68,7 +70,9 @@ def check_columns(
     return raw.loc[:, required].copy()
 
 
-def check_raw_structure(raw_students: pd.DataFrame, dataset: DatasetSchema) -> pd.DataFrame:
+def check_raw_structure(
+    raw_students: pd.DataFrame, dataset: DatasetSchema
+) -> pd.DataFrame:
     """Check the raw file's structure and keep the schema's columns.
 
     Args:
@@ -110,7 +114,9 @@ def clean_text(values: pd.Series, missing_tokens: tuple[str, ...]) -> pd.Series:
     return text.mask(text.str.casefold().isin(tokens))
 
 
-def _to_categorical(text: pd.Series, values: tuple[str, ...], ordered: bool) -> pd.Series:
+def _to_categorical(
+    text: pd.Series, values: tuple[str, ...], ordered: bool
+) -> pd.Series:
     canonical = {v.casefold(): v for v in values}
     mapped = text.str.casefold().map(canonical)
     return pd.Series(
@@ -250,13 +256,21 @@ def _column_summary(
     invalid = _invalid_values(text, typed)
     summary = {
         "kind": spec.kind.value if spec else "target",
-        "missing_before": {"count": int(text.isna().sum()), "share": _share(text.isna().sum(), n_in)},
-        "missing_after": {"count": int(kept.isna().sum()), "share": _share(kept.isna().sum(), n_kept)},
+        "missing_before": {
+            "count": int(text.isna().sum()),
+            "share": _share(text.isna().sum(), n_in),
+        },
+        "missing_after": {
+            "count": int(kept.isna().sum()),
+            "share": _share(kept.isna().sum(), n_kept),
+        },
         "invalid_values": {str(k): int(v) for k, v in invalid.items()},
     }
     if spec is not None and spec.kind is FeatureKind.NUMERIC:
         numbers = pd.to_numeric(text, errors="coerce")
-        summary["numeric_coercion_failures"] = int((text.notna() & numbers.isna()).sum())
+        summary["numeric_coercion_failures"] = int(
+            (text.notna() & numbers.isna()).sum()
+        )
     return summary
 
 
@@ -314,11 +328,16 @@ def build_quality_report(
         "rows_kept": len(kept),
         "rows_quarantined": len(quarantined),
         "quarantined_by_reason": {str(k): int(v) for k, v in by_reason.items()},
-        "duplicates": {"policy": dataset.duplicates, "quarantined": int(by_reason.get("duplicate", 0))},
+        "duplicates": {
+            "policy": dataset.duplicates,
+            "quarantined": int(by_reason.get("duplicate", 0)),
+        },
         "columns_found": found,
         "columns_dropped": [c for c in found if c not in dataset.columns],
         "columns": columns,
-        "values_set_to_na": sum(sum(c["invalid_values"].values()) for c in columns.values()),
+        "values_set_to_na": sum(
+            sum(c["invalid_values"].values()) for c in columns.values()
+        ),
     }
     metrics = {
         key: {"value": float(report[key]), "step": 0}

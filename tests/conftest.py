@@ -1,0 +1,127 @@
+"""Shared fixtures. Every test runs with MLflow pointed into a temporary folder, so the
+suite never writes to the project's own tracking store, and with Kedro's telemetry off.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import mlflow
+import pandas as pd
+import pytest
+import yaml
+from kedro.framework.session import KedroSession
+from kedro.framework.startup import bootstrap_project
+
+from student_performance.schema import DatasetSchema
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+SHIPPED_RAW = PROJECT_ROOT / "data/01_raw/student_entry_performance_modified.csv"
+SHARED_RAW = PROJECT_ROOT.parent / "shared/data/student_entry_performance_modified.csv"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_tracking(tmp_path_factory: pytest.TempPathFactory):
+    """Point MLflow (tracking, registry, artifacts) into a temporary folder."""
+    store = tmp_path_factory.mktemp("mlflow")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{store / 'mlflow.db'}")
+        mp.setenv("MLFLOW_ARTIFACT_ROOT", str(store / "mlartifacts"))
+        mp.setenv("KEDRO_DISABLE_TELEMETRY", "1")
+        yield store
+
+
+@pytest.fixture(scope="session")
+def messy_file() -> Path:
+    """The real messy file: ../shared/data where CI has it, else the shipped copy."""
+    return SHARED_RAW if SHARED_RAW.exists() else SHIPPED_RAW
+
+
+@pytest.fixture(scope="session")
+def base_parameters() -> dict:
+    return yaml.safe_load((PROJECT_ROOT / "conf/base/parameters.yml").read_text())
+
+
+@pytest.fixture(scope="session")
+def dataset_schema(base_parameters: dict) -> DatasetSchema:
+    """The project's schema, as Kedro builds it from conf/base/parameters.yml."""
+    return DatasetSchema.model_validate(base_parameters["dataset"])
+
+
+@pytest.fixture(scope="session")
+def tiny_schema() -> DatasetSchema:
+    """An invented schema with a nominal, an ordinal and a numeric feature."""
+    return DatasetSchema.model_validate(
+        {
+            "name": "tiny",
+            "target": {"name": "grade", "classes": ["low", "mid", "high"]},
+            "features": [
+                {"name": "sport", "kind": "nominal", "values": ["yes", "no"]},
+                {"name": "level", "kind": "ordinal", "values": ["A1", "A2", "B1"]},
+                {"name": "hours", "kind": "numeric", "min": 0, "max": 24},
+            ],
+            "drop_columns": ["junk"],
+        }
+    )
+
+
+@pytest.fixture
+def tiny_raw() -> pd.DataFrame:
+    """Raw text as the reader gives it: spaces, odd case, missing tokens, junk."""
+    return pd.DataFrame(
+        {
+            "grade": [" LOW ", "mid", "", "High", "mid", "bad"],
+            "sport": ["yes", " NO ", "yes", "maybe", " NO ", "yes"],
+            "level": ["a1", "B1", " nan ", "A2", "B1", "A1"],
+            "hours": ["3", " 4.5 ", "x", "30", "4.5", ""],
+            "junk": ["1", "bad", "", "2", "?", "3"],
+        },
+        dtype="string",
+    )
+
+
+@pytest.fixture
+def project_copy(tmp_path: Path) -> Path:
+    """A copy of the project's conf and raw data in tmp_path, to run sessions in."""
+    for name in ("conf", "pyproject.toml"):
+        src = PROJECT_ROOT / name
+        dst = tmp_path / name
+        shutil.copytree(
+            src, dst, ignore=shutil.ignore_patterns("local")
+        ) if src.is_dir() else shutil.copy(src, dst)
+    (tmp_path / "conf/local").mkdir(exist_ok=True)
+    (tmp_path / "src").mkdir()  # Kedro wants a source dir; the package is installed
+    raw = tmp_path / "data/01_raw"
+    raw.mkdir(parents=True)
+    shutil.copy(SHIPPED_RAW, raw / SHIPPED_RAW.name)
+    return tmp_path
+
+
+def run_kedro(
+    project_path: Path, pipelines: list[str], env: str | None = None, **kwargs
+):
+    """Run pipelines in a KedroSession, as ``kedro run --pipelines ... --env ...``."""
+    bootstrap_project(project_path)
+    try:
+        with KedroSession.create(
+            project_path=project_path, env=env, **kwargs
+        ) as session:
+            return session.run(pipeline_names=pipelines)
+    finally:
+        # kedro-mlflow re-enters the run before every node and ends it once: in a
+        # long-lived process the next session would otherwise log into this run.
+        while mlflow.active_run():
+            mlflow.end_run()
+
+
+def latest_mlflow_run(experiment: str = "student_performance") -> mlflow.entities.Run:
+    """The newest run of the experiment in the (temporary) tracking store."""
+    client = mlflow.MlflowClient()
+    exp = client.get_experiment_by_name(experiment)
+    assert exp is not None, f"no MLflow experiment {experiment!r}"
+    runs = client.search_runs(
+        [exp.experiment_id], order_by=["attributes.start_time DESC"]
+    )
+    assert runs, "no MLflow run recorded"
+    return runs[0]
