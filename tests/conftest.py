@@ -125,3 +125,73 @@ def latest_mlflow_run(experiment: str = "student_performance") -> mlflow.entitie
     )
     assert runs, "no MLflow run recorded"
     return runs[0]
+
+
+# --- headless Chromium -------------------------------------------------------------
+CHROMIUM = Path("/usr/bin/chromium")
+_LOCAL_HOSTS = ("127.0.0.1", "localhost", "[::1]")
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's headless Chromium driven by Playwright (no browser download).
+
+    Skips when Chromium is missing, except under CI=true, where it must run
+    (``make test`` installs it: scripts/install_system_deps.sh).
+    """
+    import os  # noqa: PLC0415
+
+    if not CHROMIUM.exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail(
+                "Chromium is required under CI: run scripts/install_system_deps.sh"
+            )
+        pytest.skip("Debian package chromium is not installed")
+    from playwright.sync_api import sync_playwright  # noqa: PLC0415
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def offline_page(browser):
+    """A page whose requests may reach only files and loopback (the network is off).
+
+    ``page.blocked`` lists the requests that were refused, ``page.console_errors`` the
+    console errors and uncaught page errors.
+    """
+    from urllib.parse import urlparse  # noqa: PLC0415
+
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.blocked, page.console_errors = [], []
+
+    def _route(route):
+        url = urlparse(route.request.url)
+        if (
+            url.scheme in {"file", "data", "blob", "about"}
+            or url.hostname in _LOCAL_HOSTS
+        ):
+            return route.continue_()
+        page.blocked.append(route.request.url)
+        return route.abort()
+
+    page.route("**/*", _route)
+    page.on(
+        "console", lambda m: m.type == "error" and page.console_errors.append(m.text)
+    )
+    page.on("pageerror", lambda e: page.console_errors.append(str(e)))
+    yield page
+    context.close()
