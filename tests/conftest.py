@@ -129,7 +129,7 @@ def latest_mlflow_run(experiment: str = "student_performance") -> mlflow.entitie
 
 # --- headless Chromium -------------------------------------------------------------
 CHROMIUM = Path("/usr/bin/chromium")
-_LOCAL_HOSTS = ("127.0.0.1", "localhost", "[::1]")
+_LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
 @pytest.fixture(scope="session")
