@@ -5,6 +5,12 @@ from __future__ import annotations
 from kedro.framework.project import find_pipelines
 from kedro.pipeline import Pipeline
 
+# Not part of `kedro run` without --pipelines: `training` is the PipelineML that logs
+# and registers the bundled model (adding it to another pipeline would turn it into a
+# plain pipeline that logs no model), and `modelling` alone is its model half, so that
+# every registered model comes through `training`.
+_NOT_IN_DEFAULT = {"training", "modelling"}
+
 
 def register_pipelines() -> dict[str, Pipeline]:
     """Register the project's pipelines.
@@ -16,5 +22,8 @@ def register_pipelines() -> dict[str, Pipeline]:
         A mapping from pipeline names to ``Pipeline`` objects.
     """
     pipelines = find_pipelines(raise_errors=True)
-    pipelines["__default__"] = sum(pipelines.values(), Pipeline([]))
+    pipelines["__default__"] = sum(
+        (p for name, p in pipelines.items() if name not in _NOT_IN_DEFAULT),
+        Pipeline([]),
+    )
     return pipelines

@@ -20,6 +20,8 @@ _KNOWN = re.compile(
             r"register_new_resolver\(\) is deprecated",
             # mlflow asks for type hints on PythonModel.predict (kedro-mlflow's model class)
             r"Add type hints to the `predict` method",
+            # kedro-mlflow logs the bundled model with a signature but no input example
+            r"An input example was not provided when logging the model",
         )
     )
 )

@@ -1,0 +1,594 @@
+"""Nodes of the modelling pipeline: honest selection by repeated CV, one holdout score.
+
+Training nodes fit and evaluate; the two inference nodes (``prepare_inference_features``
+and ``predict_performance``) turn raw rows into predictions with the persisted model and
+are what the bundled MLflow model runs.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from joblib import Parallel, delayed
+from sklearn.base import clone
+from sklearn.metrics import classification_report
+from sklearn.model_selection import (
+    ParameterGrid,
+    RepeatedStratifiedKFold,
+    train_test_split,
+)
+
+from student_performance.models.candidates import build_candidate
+from student_performance.models.estimators import OrderedClassifier
+from student_performance.models.metrics import (
+    LOWER_IS_BETTER,
+    METRICS,
+    classification_metrics,
+)
+from student_performance.pipelines.data_processing.nodes import (
+    check_columns,
+    normalise_frame,
+)
+from student_performance.schema import DatasetSchema
+
+logger = logging.getLogger(__name__)
+
+PREDICTION = "prediction"
+PROBA_PREFIX = "proba_"
+
+
+def _xy(frame: pd.DataFrame, dataset: DatasetSchema) -> tuple[pd.DataFrame, np.ndarray]:
+    return frame[dataset.feature_names], frame[dataset.target.name].astype(
+        object
+    ).to_numpy()
+
+
+def split_development_holdout(
+    prm_students: pd.DataFrame, dataset: DatasetSchema, split: dict[str, Any]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Split once into a stratified development part and a holdout.
+
+    Args:
+        prm_students: The primary table (target and features).
+        dataset: The schema (target name).
+        split: ``holdout_share`` and ``seed``.
+
+    Returns:
+        The development part and the holdout, rows unchanged.
+    """
+    development, holdout = train_test_split(
+        prm_students,
+        test_size=split["holdout_share"],
+        random_state=split["seed"],
+        stratify=prm_students[dataset.target.name],
+    )
+    logger.info(
+        "Split %d rows: %d development, %d holdout",
+        len(prm_students),
+        len(development),
+        len(holdout),
+    )
+    return development.sort_index(), holdout.sort_index()
+
+
+def _configs(candidates: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    configs = []
+    for name, spec in candidates.items():
+        if not spec.get("enabled", True):
+            continue
+        for i, params in enumerate(ParameterGrid(spec.get("grid") or [{}])):
+            configs.append(
+                {
+                    "candidate": name,
+                    "config": i,
+                    "estimator": spec["estimator"],
+                    "ordinal_as": spec.get("ordinal_as", "codes"),
+                    "params": dict(params),
+                }
+            )
+    return configs
+
+
+def _model(
+    config: dict[str, Any], dataset: DatasetSchema, seed: int
+) -> OrderedClassifier:
+    pipeline = build_candidate(
+        config["estimator"], config["params"], dataset, seed, config["ordinal_as"]
+    )
+    return OrderedClassifier(pipeline, dataset.target.classes)
+
+
+def _fit_score(model, X, y, train, test) -> dict[str, float]:  # noqa: N803, PLR0917
+    fitted = clone(model).fit(X.iloc[train], y[train])
+    truth = fitted.to_index(y[test])
+    predicted = fitted.predict_index(X.iloc[test])
+    return classification_metrics(
+        truth, predicted, fitted.predict_proba(X.iloc[test]), len(fitted.classes_)
+    )
+
+
+def evaluate_candidates(
+    mi_development: pd.DataFrame,
+    dataset: DatasetSchema,
+    candidates: dict[str, dict[str, Any]],
+    cv: dict[str, Any],
+) -> pd.DataFrame:
+    """Score every candidate configuration by repeated stratified CV.
+
+    Preprocessing is part of each candidate, so imputation and encoding are fitted
+    inside every training fold and never see the validation fold.
+
+    Args:
+        mi_development: The development part.
+        dataset: The schema.
+        candidates: Per candidate: ``estimator``, optional ``grid`` (parameter lists),
+            ``ordinal_as``, ``enabled``.
+        cv: ``n_splits``, ``n_repeats``, ``seed``, ``n_jobs``.
+
+    Returns:
+        One row per configuration and fold: candidate, config, params (JSON), repeat,
+        fold and every metric.
+    """
+    X, y = _xy(mi_development, dataset)
+    splitter = RepeatedStratifiedKFold(
+        n_splits=cv["n_splits"], n_repeats=cv["n_repeats"], random_state=cv["seed"]
+    )
+    folds = list(splitter.split(X, y))
+    configs = _configs(candidates)
+    jobs = [
+        (c, f, train, test) for c in configs for f, (train, test) in enumerate(folds)
+    ]
+    scores = Parallel(n_jobs=cv.get("n_jobs", 1))(
+        delayed(_fit_score)(_model(c, dataset, cv["seed"]), X, y, train, test)
+        for c, _, train, test in jobs
+    )
+    rows = [
+        {
+            "candidate": c["candidate"],
+            "config": c["config"],
+            "params": json.dumps(c["params"], sort_keys=True),
+            "repeat": f // cv["n_splits"],
+            "fold": f % cv["n_splits"],
+            **score,
+        }
+        for (c, f, _, _), score in zip(jobs, scores, strict=True)
+    ]
+    logger.info(
+        "Repeated CV: %d configurations x %d folds on %d rows",
+        len(configs),
+        len(folds),
+        len(X),
+    )
+    return pd.DataFrame(rows)
+
+
+def _better(metric: str) -> bool:
+    """True when larger values of the metric are better."""
+    return metric not in LOWER_IS_BETTER
+
+
+def summarise_candidates(
+    rpt_cv_folds: pd.DataFrame,
+    candidates: dict[str, dict[str, Any]],
+    selection: dict[str, Any],
+) -> tuple[pd.DataFrame, dict[str, Any], dict[str, dict[str, float]]]:
+    """Pick each candidate's best configuration and the overall winner.
+
+    Args:
+        rpt_cv_folds: Output of ``evaluate_candidates``.
+        candidates: The candidate specs (``estimator``, ``ordinal_as``).
+        selection: ``primary_metric``.
+
+    Returns:
+        One row per candidate (its best configuration: mean and std of every metric,
+        best first), the selected configuration with its CV means, and the summary as
+        MLflow metrics named ``<candidate>.<metric>_mean`` / ``_std``.
+    """
+    primary = selection["primary_metric"]
+    if primary not in METRICS:
+        raise ValueError(f"primary_metric {primary!r} is not one of {METRICS}")
+    grouped = rpt_cv_folds.groupby(["candidate", "config", "params"], sort=False)[
+        list(METRICS)
+    ]
+    stats = (
+        grouped.mean()
+        .add_suffix("_mean")
+        .join(grouped.std(ddof=0).add_suffix("_std"))
+        .reset_index()
+    )
+    ascending = not _better(primary)
+    ranked = stats.sort_values(f"{primary}_mean", ascending=ascending, kind="stable")
+    summary = ranked.drop_duplicates("candidate").reset_index(drop=True)
+    best = summary.iloc[0]
+    spec = candidates[best["candidate"]]
+    selected = {
+        "candidate": best["candidate"],
+        "estimator": spec["estimator"],
+        "ordinal_as": spec.get("ordinal_as", "codes"),
+        "params": json.loads(best["params"]),
+        "primary_metric": primary,
+        "cv": {m: float(best[f"{m}_mean"]) for m in METRICS},
+        "cv_std": {m: float(best[f"{m}_std"]) for m in METRICS},
+    }
+    metrics = {
+        f"{row['candidate']}.{m}_{stat}": {
+            "value": float(row[f"{m}_{stat}"]),
+            "step": 0,
+        }
+        for _, row in summary.iterrows()
+        for m in METRICS
+        for stat in ("mean", "std")
+    }
+    logger.info(
+        "Selected %s %s: CV %s = %.3f",
+        selected["candidate"],
+        selected["params"],
+        primary,
+        selected["cv"][primary],
+    )
+    return summary, selected, metrics
+
+
+def fit_selected_model(
+    mi_development: pd.DataFrame,
+    selected: dict[str, Any],
+    dataset: DatasetSchema,
+    seed: int,
+) -> OrderedClassifier:
+    """Refit the selected configuration on the whole development part.
+
+    Args:
+        mi_development: The development part.
+        selected: Output of ``summarise_candidates`` (estimator, params, ordinal_as).
+        dataset: The schema.
+        seed: Random seed of the estimator.
+
+    Returns:
+        The fitted model: ``predict`` gives class names, ``predict_proba`` one column
+        per class in the target's order.
+    """
+    X, y = _xy(mi_development, dataset)
+    model = _model(selected, dataset, seed).fit(X, y)
+    logger.info("Fitted %s on %d rows", selected["candidate"], len(X))
+    return model
+
+
+def evaluate_holdout(
+    model_selected: OrderedClassifier, mi_holdout: pd.DataFrame, dataset: DatasetSchema
+) -> tuple[dict[str, float], dict[str, Any], Any]:
+    """Score the selected model once on the holdout.
+
+    Args:
+        model_selected: Output of ``fit_selected_model``.
+        mi_holdout: The holdout.
+        dataset: The schema.
+
+    Returns:
+        Every metric, the per-class report and a confusion-matrix figure.
+    """
+    X, y = _xy(mi_holdout, dataset)
+    truth, predicted = model_selected.to_index(y), model_selected.predict_index(X)
+    classes = list(dataset.target.classes)
+    metrics = classification_metrics(
+        truth, predicted, model_selected.predict_proba(X), len(classes)
+    )
+    report = classification_report(
+        truth,
+        predicted,
+        labels=range(len(classes)),
+        target_names=classes,
+        output_dict=True,
+        zero_division=0,
+    )
+    figure = _confusion_figure(truth, predicted, classes)
+    logger.info(
+        "Holdout (%d rows): %s", len(X), {k: round(v, 3) for k, v in metrics.items()}
+    )
+    return metrics, report, figure
+
+
+def _confusion_figure(truth: np.ndarray, predicted: np.ndarray, classes: list[str]):
+    from matplotlib.figure import Figure  # noqa: PLC0415 - keep matplotlib out of start-up
+    from sklearn.metrics import ConfusionMatrixDisplay  # noqa: PLC0415
+
+    figure = Figure(figsize=(5.5, 4.5), layout="constrained")
+    ax = figure.add_subplot()
+    ConfusionMatrixDisplay.from_predictions(
+        truth,
+        predicted,
+        labels=range(len(classes)),
+        display_labels=classes,
+        ax=ax,
+        cmap="Blues",
+        colorbar=False,
+    )
+    ax.set_title("Selected model on the holdout")
+    return figure
+
+
+def report_selected_model(
+    selected: dict[str, Any],
+    holdout_metrics: dict[str, float],
+    rpt_cv_summary: pd.DataFrame,
+) -> tuple[dict[str, Any], dict[str, dict[str, float]]]:
+    """The selected model's figures: CV on development, holdout, and the baseline's CV.
+
+    Args:
+        selected: Output of ``summarise_candidates``.
+        holdout_metrics: Output of ``evaluate_holdout``.
+        rpt_cv_summary: One row per candidate (for the baseline's figures).
+
+    Returns:
+        The summary document and its figures as MLflow metrics (``cv_<m>``,
+        ``holdout_<m>``).
+    """
+    summary = {
+        "model": selected["candidate"],
+        "estimator": selected["estimator"],
+        "params": selected["params"],
+        "primary_metric": selected["primary_metric"],
+        "cv": selected["cv"],
+        "cv_std": selected["cv_std"],
+        "holdout": holdout_metrics,
+        "candidates_cv": {
+            row["candidate"]: {m: float(row[f"{m}_mean"]) for m in METRICS}
+            for _, row in rpt_cv_summary.iterrows()
+        },
+    }
+    metrics = {
+        f"cv_{m}": {"value": v, "step": 0} for m, v in selected["cv"].items()
+    } | {f"holdout_{m}": {"value": v, "step": 0} for m, v in holdout_metrics.items()}
+    return summary, metrics
+
+
+def explain_model(
+    model_selected: OrderedClassifier,
+    mi_holdout: pd.DataFrame,
+    dataset: DatasetSchema,
+    explain: dict[str, Any],
+) -> tuple[pd.DataFrame, Any]:
+    """Permutation importance on the holdout, plus exact contributions where cheap.
+
+    Permutation importance (drop in the primary metric when a feature's column is
+    shuffled) works for every model. Exact per-feature contributions are added for
+    linear models (coefficient x centred input, summed over a feature's one-hot
+    columns) and LightGBM (its TreeSHAP ``pred_contrib``): the mean absolute
+    contribution to the score of the ordinal index (ridge) or, for classifiers, summed
+    over classes.
+
+    Args:
+        model_selected: The fitted model.
+        mi_holdout: The holdout.
+        dataset: The schema.
+        explain: ``n_repeats``, ``seed`` and ``scoring`` (a metric name).
+
+    Returns:
+        A table (feature, importance mean/std, mean |contribution|) sorted by
+        importance, and a bar chart of it.
+    """
+    from sklearn.inspection import permutation_importance  # noqa: PLC0415
+
+    X, y = _xy(mi_holdout, dataset)
+    scorer = _scorer(explain["scoring"], len(dataset.target.classes))
+    result = permutation_importance(
+        model_selected,
+        X,
+        y,
+        scoring=scorer,
+        n_repeats=explain["n_repeats"],
+        random_state=explain["seed"],
+    )
+    table = pd.DataFrame(
+        {
+            "feature": dataset.feature_names,
+            "permutation_importance_mean": result.importances_mean,
+            "permutation_importance_std": result.importances_std,
+            "mean_abs_contribution": _contributions(model_selected, X, dataset),
+        }
+    ).sort_values("permutation_importance_mean", ascending=False, ignore_index=True)
+    logger.info(
+        "Most important on the holdout: %s", ", ".join(table["feature"].head(3))
+    )
+    return table, _importance_figure(table, explain["scoring"])
+
+
+def _scorer(metric: str, n_classes: int):
+    def score(estimator: OrderedClassifier, X, y) -> float:  # noqa: N803
+        truth, predicted = estimator.to_index(y), estimator.predict_index(X)
+        value = classification_metrics(
+            truth, predicted, estimator.predict_proba(X), n_classes
+        )[metric]
+        return value if _better(metric) else -value
+
+    return score
+
+
+def _contributions(
+    model: OrderedClassifier, X: pd.DataFrame, dataset: DatasetSchema
+) -> np.ndarray:  # noqa: N803
+    pipeline = model.estimator_
+    preprocess, estimator = (
+        pipeline.named_steps["preprocess"],
+        pipeline.named_steps["model"],
+    )
+    matrix = preprocess.transform(X)
+    names = preprocess.get_feature_names_out()
+    owner = np.array([_owner(n, dataset.feature_names) for n in names])
+    if hasattr(estimator, "regressor_") or hasattr(estimator, "coef_"):
+        coef = np.atleast_2d(getattr(estimator, "regressor_", estimator).coef_)
+        centred = matrix - matrix.mean(axis=0)
+        per_column = np.abs(centred[:, None, :] * coef[None, :, :]).sum(axis=1)
+    elif hasattr(estimator, "booster_"):
+        raw = estimator.booster_.predict(matrix, pred_contrib=True)
+        per_column = np.abs(
+            raw.reshape(len(X), -1, matrix.shape[1] + 1)[:, :, :-1]
+        ).sum(axis=1)
+    else:
+        return np.full(len(dataset.feature_names), np.nan)
+    return np.array(
+        [per_column[:, owner == f].sum(axis=1).mean() for f in dataset.feature_names]
+    )
+
+
+def _owner(column: str, features: list[str]) -> str:
+    """The schema feature an encoded column comes from (``onehot__Caste_OBC`` -> Caste)."""
+    body = column.split("__", 1)[1]
+    return max((f for f in features if body == f or body.startswith(f"{f}_")), key=len)
+
+
+def _importance_figure(table: pd.DataFrame, scoring: str):
+    from matplotlib.figure import Figure  # noqa: PLC0415
+
+    ordered = table.iloc[::-1]
+    figure = Figure(figsize=(7, 0.35 * len(table) + 1.2), layout="constrained")
+    ax = figure.add_subplot()
+    ax.barh(
+        ordered["feature"],
+        ordered["permutation_importance_mean"],
+        xerr=ordered["permutation_importance_std"],
+        color="#4C78A8",
+    )
+    ax.axvline(0, color="grey", linewidth=0.8)
+    ax.set_xlabel(f"drop in {scoring} when the feature is shuffled (holdout)")
+    ax.set_title("Permutation importance of the selected model")
+    return figure
+
+
+def build_comparison_report(
+    rpt_cv_summary: pd.DataFrame, rpt_selected_model_metrics: dict[str, Any]
+):
+    """A self-contained plotly figure comparing every candidate with the baseline.
+
+    Args:
+        rpt_cv_summary: One row per candidate (mean and std of every metric).
+        rpt_selected_model_metrics: Output of ``report_selected_model``.
+
+    Returns:
+        A plotly ``Figure``: CV means with std error bars for the headline metrics, the
+        holdout score of the selected model, and a table of all figures.
+    """
+    from plotly.subplots import make_subplots  # noqa: PLC0415
+
+    headline = ["accuracy", "f1_macro", "quadratic_weighted_kappa", "balanced_accuracy"]
+    figure = make_subplots(
+        rows=2,
+        cols=1,
+        specs=[[{"type": "xy"}], [{"type": "table"}]],
+        row_heights=[0.55, 0.45],
+        subplot_titles=(
+            "Repeated CV on the development part (mean ± std)",
+            "All candidates (best configuration each)",
+        ),
+    )
+    for _, row in rpt_cv_summary.iterrows():
+        figure.add_bar(
+            name=row["candidate"],
+            x=headline,
+            y=[row[f"{m}_mean"] for m in headline],
+            error_y={"type": "data", "array": [row[f"{m}_std"] for m in headline]},
+            row=1,
+            col=1,
+        )
+    holdout = rpt_selected_model_metrics["holdout"]
+    figure.add_scatter(
+        name=f"{rpt_selected_model_metrics['model']} on the holdout",
+        x=headline,
+        y=[holdout[m] for m in headline],
+        mode="markers",
+        marker={"symbol": "diamond", "size": 12, "color": "black"},
+        row=1,
+        col=1,
+    )
+    columns = ["candidate", "params", *[f"{m}_mean" for m in METRICS]]
+    cells = [
+        rpt_cv_summary[c].round(3) if c.endswith("_mean") else rpt_cv_summary[c]
+        for c in columns
+    ]
+    figure.add_table(header={"values": columns}, cells={"values": cells}, row=2, col=1)
+    figure.update_layout(
+        title=f"Model comparison — selected: {rpt_selected_model_metrics['model']} "
+        f"(by {rpt_selected_model_metrics['primary_metric']})",
+        barmode="group",
+        height=1000,
+        template="plotly_white",
+    )
+    return figure
+
+
+def build_input_example(
+    raw_students: pd.DataFrame, dataset: DatasetSchema, n_rows: int
+) -> pd.DataFrame:
+    """Raw feature columns of the first rows, untouched: the bundled model's input.
+
+    Args:
+        raw_students: The raw rows, every cell as text.
+        dataset: The schema (feature names).
+        n_rows: How many rows to keep.
+
+    Returns:
+        The first ``n_rows`` raw rows, feature columns only, as text.
+    """
+    return (
+        check_columns(raw_students, dataset.feature_names, dataset)
+        .head(n_rows)
+        .reset_index(drop=True)
+    )
+
+
+def freeze_dataset_schema(dataset: DatasetSchema) -> dict[str, Any]:
+    """The schema the model is trained with, persisted beside it.
+
+    The bundled model cleans its input with this copy, not with whatever conf says at
+    prediction time.
+
+    Args:
+        dataset: The schema.
+
+    Returns:
+        The schema as plain JSON-able data.
+    """
+    return dataset.model_dump(mode="json")
+
+
+def prepare_inference_features(
+    raw_rows: pd.DataFrame, model_dataset_schema: dict[str, Any]
+) -> pd.DataFrame:
+    """Clean raw rows exactly as data_processing does, features only.
+
+    Args:
+        raw_rows: Raw rows with (at least) the schema's feature columns, as text;
+            extra columns such as the target are dropped.
+        model_dataset_schema: Output of ``freeze_dataset_schema``.
+
+    Returns:
+        The typed feature frame; values outside the allowed sets are NA (imputed by
+        the model).
+    """
+    dataset = DatasetSchema.model_validate(model_dataset_schema)
+    features = check_columns(raw_rows, dataset.feature_names, dataset)
+    return normalise_frame(features, dataset)
+
+
+def predict_performance(
+    model_selected: OrderedClassifier, features: pd.DataFrame
+) -> pd.DataFrame:
+    """Predicted class and one probability per class, for each row.
+
+    Args:
+        model_selected: The fitted model.
+        features: Output of ``prepare_inference_features``.
+
+    Returns:
+        ``prediction`` then ``proba_<class>`` per class, same index as ``features``.
+    """
+    proba = model_selected.predict_proba(features)
+    columns = [f"{PROBA_PREFIX}{c}" for c in model_selected.classes_]
+    result = pd.DataFrame(proba, columns=columns, index=features.index)
+    result.insert(
+        0, PREDICTION, model_selected.classes_[model_selected.predict_index(features)]
+    )
+    return result

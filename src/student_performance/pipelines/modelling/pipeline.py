@@ -1,0 +1,175 @@
+"""modelling: the primary table to a selected, evaluated and explained model.
+
+Contract (names outside the ``modelling`` namespace):
+    inputs: ``prm_students``, ``raw_students`` (for the raw input example),
+        ``params:dataset``, ``params:modelling.*``
+    outputs: ``model_selected`` (06_models, pickled ``OrderedClassifier``),
+        ``model_dataset_schema`` (06_models, the schema it was trained with),
+        ``mi_development`` / ``mi_holdout``, ``mi_raw_rows_example`` (the bundled
+        model's input example), ``rpt_cv_folds``, ``rpt_cv_summary``,
+        ``rpt_candidate_metrics``, ``rpt_selected_model_metrics``,
+        ``rpt_selected_metrics``, ``rpt_classification_report``,
+        ``rpt_confusion_matrix``, ``rpt_feature_importance``,
+        ``rpt_feature_importance_plot``, ``rpt_model_comparison``,
+        ``pred_example_predictions``
+
+Nodes tagged ``training`` fit and evaluate; nodes tagged ``inference``
+(raw rows -> ``prepare_inference_features`` -> ``predict_performance``) are bundled by
+``pipeline_ml_factory`` into one MLflow model (see ``pipeline_registry.py``). In a plain
+run they score the raw input example, a smoke test of that path.
+"""
+
+from kedro.pipeline import Node, Pipeline
+
+from .nodes import (
+    build_comparison_report,
+    build_input_example,
+    evaluate_candidates,
+    evaluate_holdout,
+    explain_model,
+    fit_selected_model,
+    freeze_dataset_schema,
+    predict_performance,
+    prepare_inference_features,
+    report_selected_model,
+    split_development_holdout,
+    summarise_candidates,
+)
+
+TRAINING, INFERENCE = "training", "inference"
+
+_BOUNDARY_OUTPUTS = {
+    "mi_development",
+    "mi_holdout",
+    "mi_raw_rows_example",
+    "model_selected",
+    "model_selected_config",
+    "model_dataset_schema",
+    "feat_inference_features",
+    "rpt_holdout_metrics",
+    "rpt_cv_folds",
+    "rpt_cv_summary",
+    "rpt_candidate_metrics",
+    "rpt_selected_model_metrics",
+    "rpt_selected_metrics",
+    "rpt_classification_report",
+    "rpt_confusion_matrix",
+    "rpt_feature_importance",
+    "rpt_feature_importance_plot",
+    "rpt_model_comparison",
+    "pred_example_predictions",
+}
+
+
+def _training_nodes() -> list[Node]:
+    return [
+        Node(
+            split_development_holdout,
+            inputs=["prm_students", "params:dataset", "params:split"],
+            outputs=["mi_development", "mi_holdout"],
+            name="split_development_holdout",
+        ),
+        Node(
+            evaluate_candidates,
+            inputs=[
+                "mi_development",
+                "params:dataset",
+                "params:candidates",
+                "params:cv",
+            ],
+            outputs="rpt_cv_folds",
+            name="evaluate_candidates",
+        ),
+        Node(
+            summarise_candidates,
+            inputs=["rpt_cv_folds", "params:candidates", "params:selection"],
+            outputs=[
+                "rpt_cv_summary",
+                "model_selected_config",
+                "rpt_candidate_metrics",
+            ],
+            name="summarise_candidates",
+        ),
+        Node(
+            fit_selected_model,
+            inputs=[
+                "mi_development",
+                "model_selected_config",
+                "params:dataset",
+                "params:seed",
+            ],
+            outputs="model_selected",
+            name="fit_selected_model",
+        ),
+        Node(
+            evaluate_holdout,
+            inputs=["model_selected", "mi_holdout", "params:dataset"],
+            outputs=[
+                "rpt_holdout_metrics",
+                "rpt_classification_report",
+                "rpt_confusion_matrix",
+            ],
+            name="evaluate_holdout",
+        ),
+        Node(
+            report_selected_model,
+            inputs=["model_selected_config", "rpt_holdout_metrics", "rpt_cv_summary"],
+            outputs=["rpt_selected_model_metrics", "rpt_selected_metrics"],
+            name="report_selected_model",
+        ),
+        Node(
+            explain_model,
+            inputs=["model_selected", "mi_holdout", "params:dataset", "params:explain"],
+            outputs=["rpt_feature_importance", "rpt_feature_importance_plot"],
+            name="explain_model",
+        ),
+        Node(
+            build_comparison_report,
+            inputs=["rpt_cv_summary", "rpt_selected_model_metrics"],
+            outputs="rpt_model_comparison",
+            name="build_comparison_report",
+        ),
+        Node(
+            build_input_example,
+            inputs=["raw_students", "params:dataset", "params:input_example_rows"],
+            outputs="mi_raw_rows_example",
+            name="build_input_example",
+        ),
+        Node(
+            freeze_dataset_schema,
+            inputs="params:dataset",
+            outputs="model_dataset_schema",
+            name="freeze_dataset_schema",
+        ),
+    ]
+
+
+def _inference_nodes() -> list[Node]:
+    return [
+        Node(
+            prepare_inference_features,
+            inputs=["mi_raw_rows_example", "model_dataset_schema"],
+            outputs="feat_inference_features",
+            name="prepare_inference_features",
+        ),
+        Node(
+            predict_performance,
+            inputs=["model_selected", "feat_inference_features"],
+            outputs="pred_example_predictions",
+            name="predict_performance",
+        ),
+    ]
+
+
+def create_pipeline(**kwargs) -> Pipeline:
+    """Build the modelling pipeline (training and inference nodes, tagged)."""
+    return Pipeline(
+        [
+            Pipeline(_training_nodes(), tags=TRAINING),
+            Pipeline(_inference_nodes(), tags=INFERENCE),
+        ],
+        namespace="modelling",
+        inputs={"prm_students", "raw_students"},
+        outputs=_BOUNDARY_OUTPUTS,
+        parameters={"params:dataset"},
+    )
