@@ -1,4 +1,4 @@
-"""Project hooks: a closing summary of every run."""
+"""Project hooks: the registry gate after a training run, and a closing summary."""
 
 from __future__ import annotations
 
@@ -9,11 +9,62 @@ from kedro.framework.hooks import hook_impl
 
 logger = logging.getLogger(__name__)
 
+PROMOTION_DECISION = "rpt_promotion_decision"
+
+
+def _is_training(pipeline: Any) -> bool:
+    from kedro_mlflow.pipeline.pipeline_ml import PipelineML  # noqa: PLC0415
+
+    return isinstance(pipeline, PipelineML)
+
+
+class ModelRegistryHook:
+    """Register the bundled model of a successful training run and apply the gate.
+
+    ``trylast`` so that it runs after kedro-mlflow's own ``after_pipeline_run`` has
+    logged the model. Nothing happens on a failed run (``after_pipeline_run`` is not
+    called), so a failed or interrupted run never changes the champion.
+    """
+
+    def __init__(self) -> None:
+        self._registry: dict[str, Any] | None = None
+        self._primary_metric: str | None = None
+
+    @hook_impl
+    def after_context_created(self, context: Any) -> None:
+        params = context.config_loader["parameters"]
+        self._registry = params.get("training", {}).get("registry")
+        self._primary_metric = (
+            params.get("modelling", {}).get("selection", {}).get("primary_metric")
+        )
+
+    @hook_impl(trylast=True)
+    def after_pipeline_run(
+        self, run_params: dict[str, Any], pipeline: Any, catalog: Any
+    ) -> None:
+        if not (_is_training(pipeline) and self._registry and self._primary_metric):
+            return
+        import mlflow  # noqa: PLC0415 - loaded by kedro-mlflow already
+
+        from student_performance.registry import register_and_gate  # noqa: PLC0415
+
+        run_id = mlflow.last_active_run().info.run_id
+        client = mlflow.MlflowClient()
+        decision = register_and_gate(
+            client,
+            run_id,
+            self._registry["model_name"],
+            self._primary_metric,
+            self._registry["tolerance"],
+        )
+        catalog.save(PROMOTION_DECISION, decision)
+        client.log_dict(run_id, decision, "promotion_decision.json")
+
 
 class RunSummaryHook:
     """Log where a run's outputs and its MLflow run are, as the last lines of a run."""
 
-    @hook_impl
+    @hook_impl(trylast=True)
     def after_pipeline_run(
         self, run_params: dict[str, Any], pipeline: Any, catalog: Any
     ) -> None:
@@ -25,6 +76,23 @@ class RunSummaryHook:
             lines.append(
                 f"  data: {report['rows_in']} rows in, {report['rows_kept']} kept, "
                 f"{report['rows_quarantined']} quarantined {report['quarantined_by_reason']}"
+            )
+        if "rpt_selected_model_metrics" in outputs:
+            selected = catalog.load("rpt_selected_model_metrics")
+            metric = selected["primary_metric"]
+            lines.append(
+                f"  model: {selected['model']} {selected['params']}, {metric} "
+                f"CV {selected['cv'][metric]:.3f} ± {selected['cv_std'][metric]:.3f}, "
+                f"holdout {selected['holdout'][metric]:.3f}"
+            )
+        if _is_training(pipeline) and catalog.exists(PROMOTION_DECISION):
+            decision = catalog.load(PROMOTION_DECISION)
+            verdict = (
+                "promoted to champion" if decision["promoted"] else "champion kept"
+            )
+            lines.append(
+                f"  registry: {decision['model_name']} v{decision['challenger_version']} "
+                f"{verdict} ({decision['reason']})"
             )
         paths = [_filepath(catalog, name) for name in outputs]
         lines += [f"  wrote {path}" for path in paths if path]
@@ -49,6 +117,6 @@ def _mlflow_line() -> str:
     if run is None:
         return "MLflow: no run recorded"
     return (
-        f"MLflow: run {run.info.run_id} ({run.info.status}) in {mlflow.get_tracking_uri()}"
+        f"MLflow: run {run.info.run_id} in {mlflow.get_tracking_uri()}"
         " - browse it with `make mlflow-ui`"
     )

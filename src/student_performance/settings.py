@@ -9,7 +9,7 @@ from pathlib import Path
 
 from omegaconf.resolvers import oc
 
-from student_performance.hooks import RunSummaryHook
+from student_performance.hooks import ModelRegistryHook, RunSummaryHook
 from student_performance.warnings_filter import silence_known_dependency_warnings
 
 silence_known_dependency_warnings()
@@ -23,7 +23,9 @@ def _project_root() -> str:
     return PROJECT_ROOT.as_posix()
 
 
-HOOKS = (RunSummaryHook(),)
+# Both run after kedro-mlflow's hooks (`trylast`), in this order: the registry gate,
+# then the summary that reports its decision.
+HOOKS = (ModelRegistryHook(), RunSummaryHook())
 
 CONFIG_LOADER_ARGS = {
     "base_env": "base",
@@ -32,6 +34,9 @@ CONFIG_LOADER_ARGS = {
         "oc.env": oc.env,
         "project_root": _project_root,
     },
+    # conf/<env> parameters are deep-merged over conf/base, so an environment states
+    # only what it changes (conf/test shrinks the grids, conf/prod the thresholds).
+    "merge_strategy": {"parameters": "soft"},
     "config_patterns": {
         "mlflow": ["mlflow*", "mlflow*/**", "**/mlflow*"],
     },

@@ -1,0 +1,246 @@
+"""The model registry: register each trained model, promote it only if it is not worse.
+
+Every successful ``kedro run --pipelines training`` registers its bundled model as a new
+version of the registered model (name in ``parameters_training.yml``) with the alias
+``challenger``. The gate compares the challenger's primary metric (the selected model's
+repeated-CV mean, logged as ``selected.cv_<metric>``) with the current ``champion``'s:
+the challenger becomes ``champion`` unless it is worse by more than ``tolerance``; the
+first model always does. The decision and both figures are set as tags on the run and
+the model version. A failed run registers nothing, so it never changes the champion.
+
+Rollback (the previous champion back, recorded on each promoted version)::
+
+    python -m student_performance.registry rollback   # or: make rollback
+    python -m student_performance.registry status
+
+MLflow is used here, never in nodes: this runs from a hook and from the command line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from datetime import UTC, datetime
+from typing import Any
+
+import mlflow
+from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
+
+from student_performance.models.metrics import LOWER_IS_BETTER
+
+logger = logging.getLogger(__name__)
+
+CHAMPION, CHALLENGER = "champion", "challenger"
+PREVIOUS_CHAMPION_TAG = "previous_champion_version"
+
+
+def metric_key(primary_metric: str) -> str:
+    """The run metric the gate compares (the selected model's repeated-CV mean)."""
+    return f"selected.cv_{primary_metric}"
+
+
+def decide(
+    challenger: float, champion: float | None, tolerance: float, primary_metric: str
+) -> tuple[bool, str]:
+    """Whether to promote the challenger, and why (pure: no MLflow).
+
+    Args:
+        challenger: The challenger's primary metric.
+        champion: The champion's, or ``None`` when there is no champion yet.
+        tolerance: How much worse (absolute) the challenger may be and still win.
+        primary_metric: The metric's name (lower is better for ``log_loss``).
+
+    Returns:
+        ``(promote, reason)``.
+    """
+    if champion is None:
+        return True, "first registered model: becomes champion"
+    sign = -1.0 if primary_metric in LOWER_IS_BETTER else 1.0
+    gain = sign * (challenger - champion)
+    verdict = "not worse" if gain >= -tolerance else "worse"
+    reason = (
+        f"challenger {primary_metric} {challenger:.4f} vs champion {champion:.4f}: "
+        f"{verdict} than the tolerance {tolerance}"
+    )
+    return gain >= -tolerance, reason
+
+
+def _version_with_alias(client: MlflowClient, name: str, alias: str):
+    try:
+        return client.get_model_version_by_alias(name, alias)
+    except MlflowException:
+        return None
+
+
+def _logged_model_id(client: MlflowClient, run_id: str) -> str:
+    run = client.get_run(run_id)
+    models = mlflow.search_logged_models(
+        experiment_ids=[run.info.experiment_id],
+        filter_string=f"source_run_id = '{run_id}'",
+        output_format="list",
+    )
+    if not models:
+        raise RuntimeError(f"run {run_id} logged no model: nothing to register")
+    return models[0].model_id
+
+
+def register_and_gate(
+    client: MlflowClient,
+    run_id: str,
+    model_name: str,
+    primary_metric: str,
+    tolerance: float,
+) -> dict[str, Any]:
+    """Register the run's model as ``challenger`` and apply the promotion gate.
+
+    Args:
+        client: MLflow client on the tracking/registry store.
+        run_id: The training run (it logged the model and ``selected.cv_<metric>``).
+        model_name: Registered model name.
+        primary_metric: Metric compared (from ``modelling.selection``).
+        tolerance: How much worse (absolute) the challenger may be and still win.
+
+    Returns:
+        The decision: versions, both figures, ``promoted`` and the reason.
+    """
+    key = metric_key(primary_metric)
+    challenger_score = client.get_run(run_id).data.metrics[key]
+    champion = _version_with_alias(client, model_name, CHAMPION)
+    champion_score = (
+        client.get_run(champion.run_id).data.metrics.get(key) if champion else None
+    )
+    version = mlflow.register_model(
+        f"models:/{_logged_model_id(client, run_id)}", model_name
+    )
+    client.set_registered_model_alias(model_name, CHALLENGER, version.version)
+    promote, reason = decide(
+        challenger_score, champion_score, tolerance, primary_metric
+    )
+    decision = {
+        "time": datetime.now(UTC).isoformat(timespec="seconds"),
+        "model_name": model_name,
+        "metric": key,
+        "tolerance": tolerance,
+        "challenger_version": int(version.version),
+        "challenger_run_id": run_id,
+        "challenger_score": challenger_score,
+        "champion_version": int(champion.version) if champion else None,
+        "champion_score": champion_score,
+        "promoted": promote,
+        "reason": reason,
+    }
+    if promote:
+        if champion:
+            client.set_model_version_tag(
+                model_name, version.version, PREVIOUS_CHAMPION_TAG, champion.version
+            )
+        client.set_registered_model_alias(model_name, CHAMPION, version.version)
+    _tag(client, decision)
+    logger.info(
+        "Registry: %s v%s %s (%s)",
+        model_name,
+        version.version,
+        "promoted to champion" if promote else "kept as challenger",
+        reason,
+    )
+    return decision
+
+
+def _tag(client: MlflowClient, decision: dict[str, Any]) -> None:
+    tags = {
+        "promotion.decision": "promoted" if decision["promoted"] else "rejected",
+        "promotion.reason": decision["reason"],
+        "promotion.challenger_score": str(decision["challenger_score"]),
+        "promotion.champion_score": str(decision["champion_score"]),
+        "promotion.champion_version": str(decision["champion_version"]),
+    }
+    for key, value in tags.items():
+        client.set_tag(decision["challenger_run_id"], key, value)
+        client.set_model_version_tag(
+            decision["model_name"], decision["challenger_version"], key, value
+        )
+
+
+def rollback(client: MlflowClient, model_name: str) -> dict[str, Any]:
+    """Give the ``champion`` alias back to the version it replaced.
+
+    Args:
+        client: MLflow client on the registry.
+        model_name: Registered model name.
+
+    Returns:
+        ``{"from_version": ..., "to_version": ...}``.
+
+    Raises:
+        RuntimeError: There is no champion, or it replaced no earlier champion.
+    """
+    champion = _version_with_alias(client, model_name, CHAMPION)
+    if champion is None:
+        raise RuntimeError(f"{model_name} has no champion to roll back")
+    previous = champion.tags.get(PREVIOUS_CHAMPION_TAG)
+    if not previous:
+        raise RuntimeError(
+            f"{model_name} v{champion.version} was the first champion: nothing to roll back to"
+        )
+    client.set_registered_model_alias(model_name, CHAMPION, previous)
+    client.set_model_version_tag(model_name, champion.version, "rolled_back", "true")
+    logger.info(
+        "Rolled back %s champion: v%s -> v%s", model_name, champion.version, previous
+    )
+    return {"from_version": int(champion.version), "to_version": int(previous)}
+
+
+def status(client: MlflowClient, model_name: str) -> dict[str, Any]:
+    """The versions holding the ``champion`` and ``challenger`` aliases."""
+    result = {}
+    for alias in (CHAMPION, CHALLENGER):
+        version = _version_with_alias(client, model_name, alias)
+        result[alias] = (
+            {"version": int(version.version), "run_id": version.run_id}
+            if version
+            else None
+        )
+    return result
+
+
+def _registry_settings(env: str | None) -> tuple[str, str]:
+    """Tracking URI and registered model name from the project's conf."""
+    from pathlib import Path  # noqa: PLC0415
+
+    from kedro.framework.session import KedroSession  # noqa: PLC0415
+    from kedro.framework.startup import bootstrap_project  # noqa: PLC0415
+
+    project = Path(__file__).resolve().parents[2]
+    bootstrap_project(project)
+    with KedroSession.create(project_path=project, env=env) as session:
+        context = session.load_context()  # kedro-mlflow sets the tracking URI here
+        params = context.config_loader["parameters"]
+        return mlflow.get_tracking_uri(), params["training"]["registry"]["model_name"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m student_performance.registry {status,rollback} [--env ENV]``."""
+    parser = argparse.ArgumentParser(prog="python -m student_performance.registry")
+    parser.add_argument("command", choices=["status", "rollback"])
+    parser.add_argument("--env", default=None, help="Kedro conf environment")
+    args = parser.parse_args(argv)
+    uri, model_name = _registry_settings(args.env)
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    try:
+        result = (
+            rollback(client, model_name)
+            if args.command == "rollback"
+            else status(client, model_name)
+        )
+    except RuntimeError as err:
+        sys.stderr.write(f"{err}\n")
+        return 1
+    sys.stdout.write(json.dumps({"model_name": model_name, **result}, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
