@@ -24,7 +24,7 @@ def _as_object(frame: pd.DataFrame) -> np.ndarray:
 
 
 def _as_float(frame: pd.DataFrame) -> np.ndarray:
-    return frame.astype("float64").to_numpy()
+    return frame.to_numpy(dtype="float64", na_value=np.nan)
 
 
 def build_preprocessor(

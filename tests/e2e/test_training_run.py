@@ -1,0 +1,139 @@
+"""End-to-end: ``kedro run --pipelines training --env test``, twice, then the registry."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import joblib
+import mlflow
+import pandas as pd
+import pytest
+
+from tests.conftest import latest_mlflow_run, run_kedro
+
+pytestmark = pytest.mark.slow
+MODEL = "student_performance"
+
+
+@pytest.fixture(scope="module")
+def two_training_runs(tmp_path_factory):
+    """Train twice in one project copy (same data, same seed), as a user would."""
+    from tests.conftest import PROJECT_ROOT, SHIPPED_RAW  # noqa: PLC0415
+
+    project = tmp_path_factory.mktemp("training")
+    import shutil  # noqa: PLC0415
+
+    shutil.copytree(
+        PROJECT_ROOT / "conf", project / "conf", ignore=shutil.ignore_patterns("local")
+    )
+    shutil.copy(PROJECT_ROOT / "pyproject.toml", project / "pyproject.toml")
+    (project / "conf/local").mkdir()
+    (project / "src").mkdir()
+    (project / "data/01_raw").mkdir(parents=True)
+    shutil.copy(SHIPPED_RAW, project / "data/01_raw" / SHIPPED_RAW.name)
+    runs, decisions = [], []
+    for _ in range(2):
+        run_kedro(project, ["training"], env="test")
+        runs.append(latest_mlflow_run())
+        decisions.append(
+            json.loads(
+                (project / "data/08_reporting/promotion_decision.json").read_text()
+            )
+        )
+    return project, runs, decisions
+
+
+def test_training_logs_every_candidate_and_the_selected_model(two_training_runs):
+    project, runs, _ = two_training_runs
+    metrics = runs[0].data.metrics
+    for candidate in (
+        "baseline",
+        "logistic_regression",
+        "random_forest",
+        "lightgbm",
+        "ordinal_ridge",
+    ):
+        assert f"cv.{candidate}.quadratic_weighted_kappa_mean" in metrics, candidate
+        assert f"cv.{candidate}.accuracy_std" in metrics, candidate
+    assert metrics["cv.baseline.quadratic_weighted_kappa_mean"] == 0
+    assert metrics["selected.cv_quadratic_weighted_kappa"] > 0.5
+    assert "selected.holdout_f1_macro" in metrics
+    assert metrics["data_quality.rows_kept"] == 628
+    artifacts = {
+        a.path for a in mlflow.MlflowClient().list_artifacts(runs[0].info.run_id)
+    }
+    assert {
+        "model_comparison.html",
+        "confusion_matrix.png",
+        "feature_importance.csv",
+    } <= artifacts
+    assert (project / "data/06_models/model_selected.pkl").exists()
+
+
+def test_two_runs_with_the_same_seed_give_identical_metrics(two_training_runs):
+    _, runs, _ = two_training_runs
+    first, second = (
+        {k: v for k, v in r.data.metrics.items() if k.startswith(("cv.", "selected."))}
+        for r in runs
+    )
+    assert first == second
+
+
+def test_first_run_becomes_champion_second_is_gated(two_training_runs):
+    _, runs, decisions = two_training_runs
+    assert decisions[0]["promoted"] and decisions[0]["champion_version"] is None
+    second = decisions[1]
+    assert second["champion_version"] == decisions[0]["challenger_version"]
+    assert (
+        second["challenger_score"] == second["champion_score"]
+    )  # same data, same seed
+    assert second["promoted"]  # not worse, so it takes over
+    tags = mlflow.MlflowClient().get_run(runs[1].info.run_id).data.tags
+    assert tags["promotion.decision"] == "promoted"
+
+
+def test_champion_loads_in_a_fresh_process_and_matches_the_pipeline_model(
+    two_training_runs, tmp_path
+):
+    project, _, _ = two_training_runs
+    holdout = pd.read_parquet(project / "data/05_model_input/holdout.parquet")
+    raw = pd.read_csv(
+        project / "data/01_raw/student_entry_performance_modified.csv",
+        dtype=str,
+        keep_default_na=False,
+    )
+    raw.index = raw.index + 2  # source_line: the header is line 1
+    rows = tmp_path / "holdout_raw.csv"
+    raw.loc[holdout.index].to_csv(rows, index=False)  # messy text, untrimmed, odd case
+    script = textwrap.dedent(
+        f"""
+        import json, mlflow, pandas as pd
+        model = mlflow.pyfunc.load_model("models:/{MODEL}@champion")
+        rows = pd.read_csv({str(rows)!r}, dtype=str, keep_default_na=False)
+        out = model.predict(rows)
+        print(json.dumps({{"prediction": out["prediction"].tolist(),
+                          "columns": list(out.columns)}}))
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        env=os.environ.copy(),
+        check=True,
+    )
+    served = json.loads(done.stdout.strip().splitlines()[-1])
+    model = joblib.load(project / "data/06_models/model_selected.pkl")
+    in_pipeline = model.predict(holdout[model.estimator_.feature_names_in_])
+    assert served["columns"] == [
+        "prediction",
+        "proba_Average",
+        "proba_Good",
+        "proba_Vg",
+        "proba_Excellent",
+    ]
+    assert served["prediction"] == list(in_pipeline)

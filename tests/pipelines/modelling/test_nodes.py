@@ -1,0 +1,242 @@
+"""Unit tests of the modelling nodes and estimators on a small synthetic table."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from student_performance.models.candidates import build_candidate
+from student_performance.models.estimators import (
+    OrderedClassifier,
+    OrdinalRidgeClassifier,
+)
+from student_performance.models.metrics import METRICS
+from student_performance.models.preprocessing import build_preprocessor
+from student_performance.pipelines.modelling.nodes import (
+    build_comparison_report,
+    build_input_example,
+    evaluate_candidates,
+    evaluate_holdout,
+    explain_model,
+    fit_selected_model,
+    freeze_dataset_schema,
+    predict_performance,
+    prepare_inference_features,
+    report_selected_model,
+    split_development_holdout,
+    summarise_candidates,
+)
+
+SELECTION = {"primary_metric": "quadratic_weighted_kappa"}
+EXPLAIN = {"scoring": "quadratic_weighted_kappa", "n_repeats": 3, "seed": 0}
+
+
+@pytest.fixture(scope="module")
+def folds(tiny_primary, tiny_schema, candidates, cv) -> pd.DataFrame:
+    return evaluate_candidates(tiny_primary, tiny_schema, candidates, cv)
+
+
+@pytest.fixture(scope="module")
+def selected(folds, candidates):
+    return summarise_candidates(folds, candidates, SELECTION)
+
+
+def test_split_is_stratified_disjoint_and_complete(tiny_primary, tiny_schema):
+    before = tiny_primary.copy()
+    dev, holdout = split_development_holdout(
+        tiny_primary, tiny_schema, {"holdout_share": 0.25, "seed": 1}
+    )
+    assert len(holdout) == 30 and len(dev) == 90
+    assert dev.index.intersection(holdout.index).empty
+    shares = holdout["grade"].value_counts(normalize=True)
+    assert (
+        shares - tiny_primary["grade"].value_counts(normalize=True)
+    ).abs().max() < 0.05
+    pd.testing.assert_frame_equal(tiny_primary, before)
+
+
+def test_evaluate_candidates_scores_every_config_on_every_fold(folds):
+    # baseline 1 + logistic 2 + ridge 1 + lightgbm 1 configurations, 3 x 2 folds
+    assert len(folds) == 5 * 6
+    assert set(folds["candidate"]) == {
+        "baseline",
+        "logistic_regression",
+        "ordinal_ridge",
+        "lightgbm",
+    }
+    assert set(METRICS) <= set(folds.columns)
+    assert folds[list(METRICS)].notna().all().all()
+
+
+def test_evaluate_candidates_is_reproducible(tiny_primary, tiny_schema, candidates, cv):
+    first = evaluate_candidates(tiny_primary, tiny_schema, candidates, cv)
+    second = evaluate_candidates(
+        tiny_primary, tiny_schema, candidates, {**cv, "n_jobs": 2}
+    )
+    pd.testing.assert_frame_equal(first, second)
+
+
+def test_models_beat_the_baseline_which_is_always_reported(selected):
+    summary, best, metrics = selected
+    assert "baseline" in set(summary["candidate"])
+    baseline = summary.set_index("candidate").loc["baseline"]
+    assert baseline["quadratic_weighted_kappa_mean"] == 0
+    assert best["candidate"] != "baseline"
+    assert best["cv"]["quadratic_weighted_kappa"] > 0.5  # the signal is strong here
+    assert metrics["baseline.accuracy_mean"]["value"] == pytest.approx(
+        baseline["accuracy_mean"]
+    )
+
+
+def test_summarise_keeps_the_best_config_per_candidate(folds, candidates):
+    summary, _, _ = summarise_candidates(folds, candidates, SELECTION)
+    assert summary["candidate"].is_unique
+    assert summary["quadratic_weighted_kappa_mean"].is_monotonic_decreasing
+
+
+def test_summarise_rejects_an_unknown_metric(folds, candidates):
+    with pytest.raises(ValueError, match="primary_metric 'auc' is not one of"):
+        summarise_candidates(folds, candidates, {"primary_metric": "auc"})
+
+
+def test_fit_evaluate_report_explain(tiny_primary, tiny_schema, selected):
+    summary, best, _ = selected
+    model = fit_selected_model(tiny_primary, best, tiny_schema, seed=0)
+    assert list(model.classes_) == ["low", "mid", "high"]
+    metrics, per_class, figure = evaluate_holdout(model, tiny_primary, tiny_schema)
+    assert set(metrics) == set(METRICS)
+    assert set(per_class) >= {"low", "mid", "high", "macro avg"}
+    assert figure.axes
+    document, mlflow_metrics = report_selected_model(best, metrics, summary)
+    assert document["holdout"] == metrics and document["model"] == best["candidate"]
+    assert "baseline" in document["candidates_cv"]
+    assert mlflow_metrics["holdout_accuracy"]["value"] == metrics["accuracy"]
+    table, plot = explain_model(model, tiny_primary, tiny_schema, EXPLAIN)
+    assert set(table["feature"]) == {"sport", "level", "hours"}
+    assert set(table["feature"].head(2)) == {
+        "hours",
+        "level",
+    }  # the features that matter
+    assert plot.axes
+    comparison = build_comparison_report(summary, document)
+    assert {t.name for t in comparison.data if t.type == "bar"} == set(
+        summary["candidate"]
+    )
+
+
+def test_explain_model_exact_contributions_for_linear_and_lightgbm(
+    tiny_primary, tiny_schema
+):
+    for estimator, params in (
+        ("logistic_regression", {}),
+        ("lightgbm", {"n_estimators": 20}),
+    ):
+        config = {
+            "candidate": estimator,
+            "estimator": estimator,
+            "ordinal_as": "codes",
+            "params": params,
+        }
+        model = fit_selected_model(tiny_primary, config, tiny_schema, seed=0)
+        table, _ = explain_model(model, tiny_primary, tiny_schema, EXPLAIN)
+        contributions = table.set_index("feature")["mean_abs_contribution"]
+        assert contributions.notna().all(), estimator
+        assert contributions["hours"] > contributions["sport"], estimator
+
+
+def test_preprocessing_never_learns_a_category_seen_only_in_validation(
+    tiny_primary, tiny_schema
+):
+    """Leakage: encoders are fitted on the training fold only."""
+    train = tiny_primary[tiny_primary["level"] != "B1"]
+    valid = tiny_primary[tiny_primary["level"] == "B1"]
+    pre = build_preprocessor(tiny_schema, ordinal_as="onehot").fit(
+        train[tiny_schema.feature_names]
+    )
+    names = list(pre.get_feature_names_out())
+    assert not any("B1" in n for n in names)
+    encoded = pre.transform(valid[tiny_schema.feature_names])
+    level_columns = [i for i, n in enumerate(names) if n.startswith("onehot__level_")]
+    assert np.all(encoded[:, level_columns] == 0)  # ignored, not an error
+
+
+def test_imputation_statistics_come_from_the_training_fold(tiny_primary, tiny_schema):
+    train = tiny_primary.iloc[:60].assign(hours=1.0)
+    valid = tiny_primary.iloc[60:].assign(hours=pd.array([pd.NA] * 60, dtype="Float64"))
+    pre = build_preprocessor(tiny_schema).fit(train[tiny_schema.feature_names])
+    imputer = pre.named_transformers_["numeric"].named_steps["simpleimputer"]
+    assert imputer.statistics_.tolist() == [1.0]
+    assert np.isfinite(pre.transform(valid[tiny_schema.feature_names])).all()
+
+
+def test_ordered_classifier_keeps_class_order_and_missing_classes():
+    X = pd.DataFrame({"x": [0.0, 1.0, 2.0, 3.0]})
+    model = OrderedClassifier(
+        build_candidate.__globals__["LogisticRegression"](), ["c", "b", "a"]
+    )
+    model.fit(X, ["c", "c", "b", "b"])  # class "a" absent from this training fold
+    proba = model.predict_proba(X)
+    assert list(model.classes_) == ["c", "b", "a"]
+    assert proba.shape == (4, 3) and np.allclose(proba[:, 2], 0)
+    assert set(model.predict(X)) <= {"c", "b"}
+    with pytest.raises(ValueError, match="labels outside the classes"):
+        model.fit(X, ["c", "c", "b", "zzz"])
+
+
+def test_ordinal_ridge_thresholds_and_probabilities():
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(300, 2))
+    y = np.digitize(X[:, 0] + 0.3 * rng.normal(size=300), [-0.5, 0.5])
+    model = OrdinalRidgeClassifier(alpha=1.0).fit(X, y)
+    proba = model.predict_proba(X)
+    assert np.allclose(proba.sum(axis=1), 1)
+    # class shares of the predictions reproduce the training shares
+    assert np.abs(np.bincount(model.predict(X)) - np.bincount(y)).max() <= 3
+    # monotone in the score: a larger first feature never lowers the predicted class
+    grid = np.column_stack([np.linspace(-3, 3, 50), np.zeros(50)])
+    assert np.all(np.diff(model.predict(grid)) >= 0)
+
+
+def test_inference_nodes_clean_raw_rows_like_training(
+    tiny_primary, tiny_schema, selected, tiny_raw
+):
+    _, best, _ = selected
+    model = fit_selected_model(tiny_primary, best, tiny_schema, seed=0)
+    schema = freeze_dataset_schema(tiny_schema)
+    assert json.loads(json.dumps(schema)) == schema
+    example = build_input_example(tiny_raw, tiny_schema, n_rows=3)
+    assert list(example.columns) == ["sport", "level", "hours"]
+    assert example.loc[1, "sport"] == " NO "  # raw text, untouched
+    predictions = predict_performance(
+        model, prepare_inference_features(example, schema)
+    )
+    assert list(predictions.columns) == [
+        "prediction",
+        "proba_low",
+        "proba_mid",
+        "proba_high",
+    ]
+    assert np.allclose(predictions.filter(like="proba_").sum(axis=1), 1)
+    assert set(predictions["prediction"]) <= {"low", "mid", "high"}
+
+
+def test_prediction_is_invariant_to_case_spaces_and_missing_tokens(
+    tiny_primary, tiny_schema, selected, tiny_raw
+):
+    """Made-With-ML style behaviour test: spelling noise does not change the answer."""
+    _, best, _ = selected
+    model = fit_selected_model(tiny_primary, best, tiny_schema, seed=0)
+    schema = freeze_dataset_schema(tiny_schema)
+    clean = tiny_raw[["sport", "level", "hours"]].apply(
+        lambda s: s.str.strip().str.lower()
+    )
+    noisy = clean.apply(lambda s: "  " + s.str.upper() + " ")
+    noisy.loc[2, "level"] = " NaN "
+    clean.loc[2, "level"] = ""
+    pd.testing.assert_frame_equal(
+        predict_performance(model, prepare_inference_features(clean, schema)),
+        predict_performance(model, prepare_inference_features(noisy, schema)),
+    )
