@@ -1,0 +1,409 @@
+"""Compare a typed batch with the reference: per-column tests, levels, one verdict.
+
+Pure functions on typed frames (the primary table's dtypes). A column's distribution
+is flagged only when the Benjamini-Hochberg adjusted p-value (across all the batch's
+columns) is below ``alpha`` AND its PSI reaches the warning / drift level; missing-value
+shares and values never seen in the reference are separate checks with their own
+levels. See ``DriftThresholds`` for every knob.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from student_performance.schema import DatasetSchema, FeatureKind
+
+from . import stats
+from .settings import DriftThresholds
+
+LEVELS = ("ok", "warning", "drift")
+STATUS_CODES = {
+    "no_batch": -2,
+    "insufficient_data": -1,
+    "ok": 0,
+    "warning": 1,
+    "drift": 2,
+}
+
+
+@dataclass(frozen=True)
+class ColumnProfile:
+    """One column's observed values: category counts, or numeric values.
+
+    ``counts`` follow ``categories`` (categorical columns); ``values`` are the non-missing
+    numbers (numeric columns); ``missing`` counts NA.
+    """
+
+    name: str
+    kind: str
+    categories: tuple[str, ...] = ()
+    counts: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    values: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    missing: int = 0
+
+    @property
+    def n_rows(self) -> int:
+        observed = int(self.counts.sum()) if self.categories else len(self.values)
+        return observed + self.missing
+
+
+def _column_spec(name: str, dataset: DatasetSchema) -> tuple[str, tuple[str, ...]]:
+    if name == dataset.target.name:
+        kind = "ordinal" if dataset.target.ordinal else "nominal"
+        return kind, tuple(dataset.target.classes)
+    spec = dataset.feature(name)
+    return spec.kind.value, tuple(spec.values)
+
+
+def profile_column(series: pd.Series, dataset: DatasetSchema) -> ColumnProfile:
+    """Counts (categorical) or values (numeric) of one typed column."""
+    kind, categories = _column_spec(str(series.name), dataset)
+    if kind == FeatureKind.NUMERIC.value:
+        values = pd.to_numeric(series, errors="coerce").astype("Float64")
+        numbers = values.dropna().to_numpy(dtype=float)
+        return ColumnProfile(
+            str(series.name), kind, values=numbers, missing=int(values.isna().sum())
+        )
+    dtype = pd.CategoricalDtype(list(categories), ordered=kind == "ordinal")
+    if not (isinstance(series.dtype, pd.CategoricalDtype) and series.dtype == dtype):
+        series = series.astype(dtype)
+    codes = series.cat.codes.to_numpy()
+    counts = np.bincount(codes + 1, minlength=len(categories) + 1)
+    return ColumnProfile(
+        str(series.name),
+        kind,
+        categories,
+        counts[1:].astype(np.int64),
+        missing=int(counts[0]),
+    )
+
+
+def profile_frame(
+    frame: pd.DataFrame, dataset: DatasetSchema
+) -> dict[str, ColumnProfile]:
+    """Profiles of every schema column present in ``frame``, in schema order."""
+    return {
+        name: profile_column(frame[name], dataset)
+        for name in dataset.columns
+        if name in frame.columns
+    }
+
+
+def json_float(value: float | None) -> float | None:
+    """A JSON-friendly float with 6 significant digits (NaN and None become None)."""
+    if value is None or not np.isfinite(value):
+        return None
+    return float(f"{float(value):.6g}")
+
+
+def _categorical_distribution(
+    ref: ColumnProfile,
+    cur: ColumnProfile,
+    thresholds: DriftThresholds,
+    rng: np.random.Generator,
+) -> dict[str, Any]:
+    chi2 = stats.chi2_homogeneity(
+        ref.counts,
+        cur.counts,
+        thresholds.min_expected_count,
+        thresholds.monte_carlo_samples,
+        rng,
+    )
+    rank = stats.rank_test(ref.counts, cur.counts) if ref.kind == "ordinal" else None
+    tests = [t for t in (chi2, rank) if t is not None]
+    # Two tests on one column: Bonferroni within the column, BH across columns.
+    p_value = min(1.0, len(tests) * min(t.p_value for t in tests)) if tests else None
+    return {
+        "test": "+".join(t.method for t in tests) or None,
+        "statistic": json_float(chi2.statistic) if chi2 else None,
+        "p_value": p_value,
+        "rank_z": json_float(rank.statistic) if rank else None,
+        "rank_p": json_float(rank.p_value) if rank else None,
+        "psi": stats.psi(ref.counts, cur.counts, thresholds.psi_epsilon),
+        "js": json_float(stats.js_distance(ref.counts, cur.counts)) if tests else None,
+        "reference_share": dict(
+            zip(ref.categories, map(json_float, stats.shares(ref.counts)), strict=True)
+        ),
+        "current_share": dict(
+            zip(cur.categories, map(json_float, stats.shares(cur.counts)), strict=True)
+        ),
+    }
+
+
+def _numeric_distribution(
+    ref: ColumnProfile, cur: ColumnProfile, thresholds: DriftThresholds
+) -> dict[str, Any]:
+    ks = stats.ks_test(ref.values, cur.values)
+    if ks is None:
+        return {
+            "test": None,
+            "statistic": None,
+            "p_value": None,
+            "psi": 0.0,
+            "js": None,
+            "wasserstein": None,
+            "reference_share": {},
+            "current_share": {},
+        }
+    edges = stats.quantile_edges(ref.values, thresholds.numeric_bins)
+    ref_bins, cur_bins = (
+        stats.bin_counts(ref.values, edges),
+        stats.bin_counts(cur.values, edges),
+    )
+    labels = stats.bin_labels(edges)
+    return {
+        "test": ks.method,
+        "statistic": json_float(ks.statistic),
+        "p_value": ks.p_value,
+        "psi": stats.psi(ref_bins, cur_bins, thresholds.psi_epsilon),
+        "js": json_float(stats.js_distance(ref_bins, cur_bins)),
+        "wasserstein": json_float(stats.normalised_wasserstein(ref.values, cur.values)),
+        "reference_share": dict(
+            zip(labels, map(json_float, stats.shares(ref_bins)), strict=True)
+        ),
+        "current_share": dict(
+            zip(labels, map(json_float, stats.shares(cur_bins)), strict=True)
+        ),
+    }
+
+
+def _missing_change(ref: ColumnProfile, cur: ColumnProfile) -> dict[str, Any]:
+    """Missing shares and a one-sided test that the batch's share went up."""
+    test = stats.increase_test(ref.missing, ref.n_rows, cur.missing, cur.n_rows)
+    ref_share = ref.missing / ref.n_rows if ref.n_rows else 0.0
+    cur_share = cur.missing / cur.n_rows if cur.n_rows else 0.0
+    return {
+        "reference": json_float(ref_share),
+        "current": json_float(cur_share),
+        "change": json_float(cur_share - ref_share),
+        "test": test.method if test else None,
+        "p_value": test.p_value if test else None,
+    }
+
+
+def _unseen(
+    ref: ColumnProfile, cur: ColumnProfile, raw_unseen: dict[str, int]
+) -> dict[str, Any]:
+    """Values not allowed by the schema, plus allowed categories the reference lacks."""
+    values = dict(raw_unseen)
+    if ref.categories:
+        never = (ref.counts == 0) & (cur.counts > 0)
+        values |= {
+            category: int(count)
+            for category, count, new in zip(
+                ref.categories, cur.counts, never, strict=True
+            )
+            if new
+        }
+    count = sum(values.values())
+    share = count / cur.n_rows if cur.n_rows else 0.0
+    return {"count": count, "share": json_float(share), "values": values}
+
+
+def compare_column(
+    ref: ColumnProfile,
+    cur: ColumnProfile,
+    raw_unseen: dict[str, int],
+    thresholds: DriftThresholds,
+    rng: np.random.Generator,
+) -> dict[str, Any]:
+    """Tests, effect sizes, missing-share change and unseen values of one column.
+
+    p-values are raw here; ``compare_profiles`` adjusts them across columns.
+    """
+    if ref.kind == FeatureKind.NUMERIC.value:
+        distribution = _numeric_distribution(ref, cur, thresholds)
+    else:
+        distribution = _categorical_distribution(ref, cur, thresholds, rng)
+    distribution["psi"] = json_float(distribution["psi"])
+    return {
+        "column": ref.name,
+        "kind": ref.kind,
+        **distribution,
+        "n_reference": ref.n_rows - ref.missing,
+        "n_current": cur.n_rows - cur.missing,
+        "missing": _missing_change(ref, cur),
+        "unseen": _unseen(ref, cur, raw_unseen),
+    }
+
+
+def gate_level(
+    p_adjusted: float | None,
+    effect: float | None,
+    warn: float,
+    drift: float,
+    alpha: float,
+) -> str:
+    """The level of a tested effect: significant AND large enough."""
+    if p_adjusted is None or effect is None or p_adjusted >= alpha:
+        return "ok"
+    return "drift" if effect >= drift else "warning" if effect >= warn else "ok"
+
+
+def _column_alerts(
+    row: dict[str, Any], role: str, thresholds: DriftThresholds
+) -> list[dict[str, Any]]:
+    """The alerts (kind, level, message) of one compared column."""
+    t, name, alerts = thresholds, row["column"], []
+    level = gate_level(
+        row["p_adjusted"], row["psi"], t.psi_warning, t.psi_drift, t.alpha
+    )
+    if level != "ok":
+        message = (
+            f"{name}: distribution changed (PSI {row['psi']:.3f}, "
+            f"adjusted p {row['p_adjusted']:.2g})"
+        )
+        alerts.append({"kind": f"{role}_drift", "level": level, "message": message})
+    missing = row["missing"]
+    level = gate_level(
+        missing["p_adjusted"],
+        missing["change"],
+        t.missing_warning,
+        t.missing_drift,
+        t.alpha,
+    )
+    if level != "ok":
+        message = f"{name}: missing share {missing['reference']:.1%} -> {missing['current']:.1%}"
+        alerts.append({"kind": "missing_values", "level": level, "message": message})
+    unseen = row["unseen"]
+    if unseen["share"] > t.unseen_warning:
+        level = "drift" if unseen["share"] > t.unseen_drift else "warning"
+        shown = dict(sorted(unseen["values"].items(), key=lambda kv: -kv[1])[:5])
+        message = (
+            f"{name}: {unseen['count']} values ({unseen['share']:.1%}) never seen in the "
+            f"reference: {shown}"
+        )
+        alerts.append({"kind": "unseen_values", "level": level, "message": message})
+    return alerts
+
+
+def worst_level(levels: list[str]) -> str:
+    """The most severe of ``ok`` < ``warning`` < ``drift`` (``ok`` when empty)."""
+    return max(levels, key=LEVELS.index, default="ok")
+
+
+def verdict(
+    alerts: list[dict[str, Any]], thresholds: DriftThresholds
+) -> dict[str, Any]:
+    """Overall status, reasons, whether to retrain and what to do, from the alerts."""
+    status = worst_level([a["level"] for a in alerts])
+    retrain = any(
+        a["level"] == "drift" and a["kind"] in thresholds.retrain_on for a in alerts
+    )
+    if retrain:
+        action = (
+            "retrain: run `kedro run --pipelines training` (scripts/monitor_and_retrain.sh"
+            " does it); the model registry's gate decides whether the new model is promoted"
+        )
+    elif status == "drift":
+        action = (
+            "fix the data feed (missing or unseen values) before trusting predictions; "
+            "retraining would not help"
+        )
+    elif status == "warning":
+        action = "watch: check the next batch; no retraining yet"
+    else:
+        action = "none: keep serving the current model"
+    return {
+        "status": status,
+        "status_code": STATUS_CODES[status],
+        "retrain_recommended": retrain,
+        "action": action,
+        "reasons": [a["message"] for a in alerts if a["level"] == status],
+        "alerts": alerts,
+    }
+
+
+def not_assessed(status: str, n_rows: int, message: str) -> dict[str, Any]:
+    """A report without a verdict: no batch, or too few rows to judge."""
+    return {
+        "status": status,
+        "status_code": STATUS_CODES[status],
+        "retrain_recommended": False,
+        "action": message,
+        "reasons": [message] if status == "insufficient_data" else [],
+        "alerts": [],
+        "rows": n_rows,
+        "columns": [],
+    }
+
+
+def _raw_unseen(unseen: pd.DataFrame) -> dict[str, dict[str, int]]:
+    table: dict[str, dict[str, int]] = {}
+    for column, value, count in unseen[["column", "value", "count"]].itertuples(
+        index=False
+    ):
+        table.setdefault(str(column), {})[str(value)] = int(count)
+    return table
+
+
+def compare_profiles(
+    reference: dict[str, ColumnProfile],
+    current: dict[str, ColumnProfile],
+    unseen: pd.DataFrame,
+    *,
+    dataset: DatasetSchema,
+    thresholds: DriftThresholds,
+    seed: int,
+) -> dict[str, Any]:
+    """The drift report of a batch against the reference.
+
+    Args:
+        reference: Profiles of the reference (``profile_frame`` of the primary table).
+        current: Profiles of the batch (its columns: the features, maybe the target).
+        unseen: Raw values the schema does not allow (``clean_batch``'s second output).
+        dataset: The schema (which column is the target).
+        thresholds: Tests and levels.
+        seed: Seed of the Monte-Carlo p-values (one stream per column).
+
+    Returns:
+        ``status`` (``ok`` / ``warning`` / ``drift`` / ``insufficient_data``),
+        ``status_code``, ``retrain_recommended``, ``action``, ``reasons``, ``alerts``,
+        ``rows`` and ``columns`` (one entry per column: test, statistic, p, adjusted
+        p, PSI, JS, missing-share change, unseen values, level, reasons).
+    """
+    n_rows = next(iter(current.values())).n_rows if current else 0
+    if n_rows < thresholds.min_rows:
+        message = (
+            f"collect more rows: the batch has {n_rows}, at least "
+            f"{thresholds.min_rows} are needed for a verdict"
+        )
+        return not_assessed("insufficient_data", n_rows, message)
+    raw_unseen = _raw_unseen(unseen)
+    rows = [
+        compare_column(
+            reference[name],
+            profile,
+            raw_unseen.get(name, {}),
+            thresholds,
+            np.random.default_rng([seed, position]),
+        )
+        for position, (name, profile) in enumerate(current.items())
+    ]
+    adjusted = stats.benjamini_hochberg([r["p_value"] for r in rows])
+    missing = stats.benjamini_hochberg([r["missing"]["p_value"] for r in rows])
+    alerts = []
+    for row, p_adj, p_missing in zip(rows, adjusted, missing, strict=True):
+        role = "target" if row["column"] == dataset.target.name else "feature"
+        row.update(
+            role=role, p_value=json_float(row["p_value"]), p_adjusted=json_float(p_adj)
+        )
+        row["missing"].update(
+            p_value=json_float(row["missing"]["p_value"]),
+            p_adjusted=json_float(p_missing),
+        )
+        column_alerts = _column_alerts(row, role, thresholds)
+        row["level"] = worst_level([a["level"] for a in column_alerts])
+        row["flagged"] = row["level"] != "ok"
+        row["reason"] = "; ".join(a["message"] for a in column_alerts) or None
+        alerts += column_alerts
+    return {
+        **verdict(alerts, thresholds),
+        "rows": n_rows,
+        "thresholds": thresholds.model_dump(mode="json"),
+        "columns": rows,
+    }

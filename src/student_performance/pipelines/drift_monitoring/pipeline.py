@@ -1,0 +1,156 @@
+"""drift_monitoring: has the data moved away from what the champion was trained on?
+
+Two pipelines, one namespace (``drift_monitoring``):
+
+``create_pipeline`` (registered as ``drift_monitoring``, part of ``__default__``; needs
+no model, so it runs in a fresh clone after data_processing):
+    inputs: ``prm_students`` (the reference), ``raw_drift_batch`` (the current batch,
+    raw text; its path is the runtime parameter ``drift_batch``), ``params:dataset``,
+    ``params:random_seed``, ``params:drift_monitoring.{batch,tests,simulations}``
+    outputs: ``rpt_drift_report`` (JSON verdict, MLflow artifact), ``rpt_drift_html``
+    (self-contained HTML, MLflow artifact), ``rpt_drift_simulations`` (JSON),
+    ``rpt_drift_detection`` (detection vs intensity, CSV), ``rpt_drift_metrics``
+    (MLflow metrics ``drift.*``), ``int_drift_simulated_batches`` (one raw CSV per
+    simulated kind); internal: ``drift_monitoring.int_current_batch`` and
+    ``drift_monitoring.int_unseen_values`` (parquet)
+
+``create_model_drift_pipeline`` (to register as ``drift_monitoring_model``, outside
+``__default__``: it needs the trained champion):
+    inputs: ``model_selected``, ``rpt_selected_model_metrics``, ``prm_students``,
+    ``rpt_drift_report`` and ``drift_monitoring.int_current_batch`` (from the pipeline
+    above), ``params:dataset``, ``params:random_seed``,
+    ``params:drift_monitoring.{tests,performance}``
+    outputs: ``pred_drift_reference``, ``pred_drift_current`` (predicted classes),
+    ``rpt_model_drift_report`` (JSON verdict over inputs, predictions and performance,
+    MLflow artifact), ``rpt_model_drift_metrics`` (MLflow metrics ``drift_model.*``)
+"""
+
+from kedro.pipeline import Node, Pipeline
+
+from .nodes import (
+    clean_current_batch,
+    collect_drift_metrics,
+    detect_batch_drift,
+    detect_model_drift,
+    predict_for_drift,
+    render_drift_report,
+    simulate_drift,
+)
+
+SHARED_PARAMETERS = {"params:dataset", "params:random_seed"}
+
+
+def create_pipeline(**kwargs) -> Pipeline:
+    """Input drift of the current batch, or simulations when there is none."""
+    return Pipeline(
+        [
+            Node(
+                clean_current_batch,
+                inputs=["raw_drift_batch", "params:dataset", "params:batch"],
+                outputs=["int_current_batch", "int_unseen_values"],
+                name="clean_current_batch",
+            ),
+            Node(
+                detect_batch_drift,
+                inputs=[
+                    "prm_students",
+                    "int_current_batch",
+                    "int_unseen_values",
+                    "params:dataset",
+                    "params:tests",
+                    "params:batch",
+                    "params:random_seed",
+                ],
+                outputs="rpt_drift_report",
+                name="detect_batch_drift",
+            ),
+            Node(
+                simulate_drift,
+                inputs=[
+                    "prm_students",
+                    "params:dataset",
+                    "params:tests",
+                    "params:simulations",
+                    "params:batch",
+                    "params:random_seed",
+                ],
+                outputs=[
+                    "rpt_drift_detection",
+                    "rpt_drift_simulations",
+                    "int_drift_simulated_batches",
+                ],
+                name="simulate_drift",
+            ),
+            Node(
+                render_drift_report,
+                inputs=["rpt_drift_report", "rpt_drift_simulations"],
+                outputs="rpt_drift_html",
+                name="render_drift_report",
+            ),
+            Node(
+                collect_drift_metrics,
+                inputs=["rpt_drift_report", "rpt_drift_simulations"],
+                outputs="rpt_drift_metrics",
+                name="collect_drift_metrics",
+            ),
+        ],
+        namespace="drift_monitoring",
+        inputs={"prm_students", "raw_drift_batch"},
+        outputs={
+            "rpt_drift_report",
+            "rpt_drift_html",
+            "rpt_drift_simulations",
+            "rpt_drift_detection",
+            "rpt_drift_metrics",
+            "int_drift_simulated_batches",
+        },
+        parameters=SHARED_PARAMETERS,
+    )
+
+
+def create_model_drift_pipeline(**kwargs) -> Pipeline:
+    """Prediction drift and performance drop of the champion on the current batch."""
+    return Pipeline(
+        [
+            Node(
+                predict_for_drift,
+                inputs=[
+                    "model_selected",
+                    "prm_students",
+                    "int_current_batch",
+                    "params:dataset",
+                ],
+                outputs=["pred_drift_reference", "pred_drift_current"],
+                name="predict_for_drift",
+            ),
+            Node(
+                detect_model_drift,
+                inputs=[
+                    "pred_drift_reference",
+                    "pred_drift_current",
+                    "rpt_selected_model_metrics",
+                    "rpt_drift_report",
+                    "params:tests",
+                    "params:performance",
+                    "params:dataset",
+                    "params:random_seed",
+                ],
+                outputs=["rpt_model_drift_report", "rpt_model_drift_metrics"],
+                name="detect_model_drift",
+            ),
+        ],
+        namespace="drift_monitoring",
+        inputs={
+            "model_selected",
+            "prm_students",
+            "rpt_selected_model_metrics",
+            "rpt_drift_report",
+        },
+        outputs={
+            "pred_drift_reference",
+            "pred_drift_current",
+            "rpt_model_drift_report",
+            "rpt_model_drift_metrics",
+        },
+        parameters=SHARED_PARAMETERS,
+    )
