@@ -5,6 +5,7 @@ suite never writes to the project's own tracking store, and with Kedro's telemet
 from __future__ import annotations
 
 import shutil
+import uuid
 from pathlib import Path
 
 import mlflow
@@ -81,21 +82,56 @@ def tiny_raw() -> pd.DataFrame:
     )
 
 
+def make_project_copy(path: Path) -> Path:
+    """Copy the project's conf, pyproject and shipped raw data into ``path``.
+
+    The copy gets its own registered-model name, so registry state never leaks between
+    tests sharing the session's temporary MLflow store.
+    """
+    path.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(
+        PROJECT_ROOT / "conf", path / "conf", ignore=shutil.ignore_patterns("local")
+    )
+    shutil.copy(PROJECT_ROOT / "pyproject.toml", path / "pyproject.toml")
+    (path / "conf/local").mkdir(exist_ok=True)
+    (path / "src").mkdir(
+        exist_ok=True
+    )  # Kedro wants a source dir; the package is installed
+    raw = path / "data/01_raw"
+    raw.mkdir(parents=True, exist_ok=True)
+    shutil.copy(SHIPPED_RAW, raw / SHIPPED_RAW.name)
+    training = path / "conf/base/parameters_training.yml"
+    name = f"test-{uuid.uuid4().hex[:8]}"
+    training.write_text(
+        training.read_text().replace(
+            "model_name: student_performance", f"model_name: {name}"
+        )
+    )
+    return path
+
+
+def registered_model_name(project: Path) -> str:
+    """The registered-model name a project copy uses."""
+    params = yaml.safe_load((project / "conf/base/parameters_training.yml").read_text())
+    return params["training"]["registry"]["model_name"]
+
+
 @pytest.fixture
 def project_copy(tmp_path: Path) -> Path:
     """A copy of the project's conf and raw data in tmp_path, to run sessions in."""
-    for name in ("conf", "pyproject.toml"):
-        src = PROJECT_ROOT / name
-        dst = tmp_path / name
-        shutil.copytree(
-            src, dst, ignore=shutil.ignore_patterns("local")
-        ) if src.is_dir() else shutil.copy(src, dst)
-    (tmp_path / "conf/local").mkdir(exist_ok=True)
-    (tmp_path / "src").mkdir()  # Kedro wants a source dir; the package is installed
-    raw = tmp_path / "data/01_raw"
-    raw.mkdir(parents=True)
-    shutil.copy(SHIPPED_RAW, raw / SHIPPED_RAW.name)
-    return tmp_path
+    return make_project_copy(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def trained_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A project copy after one ``kedro run --pipelines training --env test``.
+
+    Its champion is ``models:/<registered_model_name(path)>@champion`` in the session's
+    temporary MLflow store; ``data/`` holds every training output.
+    """
+    project = make_project_copy(tmp_path_factory.mktemp("trained"))
+    run_kedro(project, ["training"], env="test")
+    return project
 
 
 def run_kedro(

@@ -13,28 +13,20 @@ import mlflow
 import pandas as pd
 import pytest
 
-from tests.conftest import latest_mlflow_run, run_kedro
+from tests.conftest import (
+    latest_mlflow_run,
+    make_project_copy,
+    registered_model_name,
+    run_kedro,
+)
 
 pytestmark = pytest.mark.slow
-MODEL = "student_performance"
 
 
 @pytest.fixture(scope="module")
 def two_training_runs(tmp_path_factory):
     """Train twice in one project copy (same data, same seed), as a user would."""
-    from tests.conftest import PROJECT_ROOT, SHIPPED_RAW  # noqa: PLC0415
-
-    project = tmp_path_factory.mktemp("training")
-    import shutil  # noqa: PLC0415
-
-    shutil.copytree(
-        PROJECT_ROOT / "conf", project / "conf", ignore=shutil.ignore_patterns("local")
-    )
-    shutil.copy(PROJECT_ROOT / "pyproject.toml", project / "pyproject.toml")
-    (project / "conf/local").mkdir()
-    (project / "src").mkdir()
-    (project / "data/01_raw").mkdir(parents=True)
-    shutil.copy(SHIPPED_RAW, project / "data/01_raw" / SHIPPED_RAW.name)
+    project = make_project_copy(tmp_path_factory.mktemp("training"))
     runs, decisions = [], []
     for _ in range(2):
         run_kedro(project, ["training"], env="test")
@@ -112,7 +104,7 @@ def test_champion_loads_in_a_fresh_process_and_matches_the_pipeline_model(
     script = textwrap.dedent(
         f"""
         import json, mlflow, pandas as pd
-        model = mlflow.pyfunc.load_model("models:/{MODEL}@champion")
+        model = mlflow.pyfunc.load_model("models:/{registered_model_name(project)}@champion")
         rows = pd.read_csv({str(rows)!r}, dtype=str, keep_default_na=False)
         out = model.predict(rows)
         print(json.dumps({{"prediction": out["prediction"].tolist(),
