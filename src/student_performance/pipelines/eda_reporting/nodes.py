@@ -574,6 +574,10 @@ def _pct(share: float) -> str:
     return f"{100 * share:.1f} %"
 
 
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def _association_findings(
     ranking: pd.DataFrame, target: str, findings: FindingsThresholds
 ) -> list[dict[str, str]]:
@@ -592,9 +596,9 @@ def _association_findings(
     weak = ranking[ranking["cramers_v"].fillna(0) < findings.weak_association]
     if len(weak):
         sentences.append(
-            f"{len(weak)} of {len(ranking)} features have a Cramér's V below "
-            f"{findings.weak_association:g} with {target} (little signal on their "
-            f"own): {', '.join(map(str, weak['feature']))}."
+            f"Cramér's V with {target} is below {findings.weak_association:g} for "
+            f"{len(weak)} of {len(ranking)} features (little signal on their own): "
+            f"{', '.join(map(str, weak['feature']))}."
         )
     return [{"topic": "association", "text": s} for s in sentences]
 
@@ -607,13 +611,9 @@ def _missing_findings(
     sentences = [
         f"{row['column']} is missing in {_pct(row['clean_missing_share'])} of the rows "
         f"after cleaning ({row['clean_missing']} of {n_rows}), above the "
-        f"{_pct(limit)} threshold; in the raw file {row['raw_missing']} cells "
-        f"({_pct(row['raw_missing_share'])}) were empty or missing tokens"
-        + (
-            f" and {row['values_set_to_na']} values were not allowed (set to NA)."
-            if row["values_set_to_na"]
-            else "."
-        )
+        f"{_pct(limit)} threshold. Raw file: {_plural(row['raw_missing'], 'cell')} "
+        f"({_pct(row['raw_missing_share'])}) empty or a missing token, "
+        f"{_plural(row['values_set_to_na'], 'value')} not allowed (set to NA)."
         for _, row in high.iterrows()
     ]
     if not sentences:
@@ -653,13 +653,21 @@ def _imbalance_finding(
 ) -> dict[str, str]:
     largest = distribution.loc[distribution["count"].idxmax()]
     smallest = distribution.loc[distribution["count"].idxmin()]
-    ratio = largest["count"] / max(smallest["count"], 1)
+    ratio = largest["count"] / max(smallest["count"], 1)  # 0 rows: said apart
     counts = (
         f"{largest['class']} is the largest class ({largest['count']} rows, "
         f"{_pct(largest['share'])}), {smallest['class']} the smallest "
         f"({smallest['count']}, {_pct(smallest['share'])}): a ratio of {ratio:.1f} : 1"
     )
-    if ratio > findings.imbalance_ratio:
+    if smallest["count"] == 0:
+        text = (
+            f"The {target} class {smallest['class']} has no rows after cleaning: no "
+            f"model can learn it. {largest['class']} is the largest class "
+            f"({largest['count']} rows, {_pct(largest['share'])})."
+        )
+    elif largest["count"] == smallest["count"]:
+        text = f"The {target} classes are balanced: {largest['count']} rows each."
+    elif ratio > findings.imbalance_ratio:
         text = (
             f"The {target} classes are imbalanced. {counts}, above "
             f"{findings.imbalance_ratio:g}. Always predicting {largest['class']} "
@@ -822,7 +830,9 @@ def _draw_numeric_by_class(
 ) -> None:
     classes = list(target.cat.categories)
     groups = [values[target == cls].dropna().to_numpy(float) for cls in classes]
-    boxes = ax.boxplot(groups, tick_labels=classes, patch_artist=True, vert=False)
+    boxes = ax.boxplot(
+        groups, tick_labels=classes, patch_artist=True, orientation="horizontal"
+    )
     for patch, colour in zip(boxes["boxes"], colours):
         patch.set(facecolor=colour, alpha=0.7)
     ax.invert_yaxis()
@@ -1188,6 +1198,7 @@ def _html_columns(columns: pd.DataFrame) -> str:
         [
             c["column"],
             f"target, {c['kind']}" if c["role"] == "target" else c["kind"],
+            "text" if c["raw_type"] in {"string", "object", "str"} else c["raw_type"],
             c["raw_distinct"],
             _count_share(c["raw_missing"], c["raw_missing_share"]),
             c["clean_type"],
@@ -1198,10 +1209,10 @@ def _html_columns(columns: pd.DataFrame) -> str:
         ]
         for _, c in columns.iterrows()
     ]
-    headers = ["column", "kind", "distinct spellings", "missing", "type"]
+    headers = ["column", "kind", "type", "distinct spellings", "missing", "type"]
     headers += ["distinct values", "missing", "values respelled", "values set to NA"]
-    groups = [("", 2), ("raw file", 2), ("after cleaning", 3), ("cleaning changed", 2)]
-    return _html_table(headers, rows, "llrrlrrrr", groups)
+    groups = [("", 2), ("raw file", 3), ("after cleaning", 3), ("cleaning changed", 2)]
+    return _html_table(headers, rows, "lllrrlrrrr", groups)
 
 
 def _html_overview(overview: dict[str, Any], columns: pd.DataFrame) -> str:
