@@ -123,7 +123,10 @@ def _bin_numeric(values: pd.Series, bins: int) -> pd.Series:
 
 
 def _as_categories(frame: pd.DataFrame, spec: FeatureSpec, bins: int) -> pd.Series:
-    """A feature as a categorical: its values in schema order, or numeric bins."""
+    """A feature as a categorical: its values in schema order, or numeric bins.
+
+    ``bins`` matters for numeric features only (callers pass 0 for categorical ones).
+    """
     if not spec.is_categorical:
         return _bin_numeric(frame[spec.name], bins)
     return pd.Series(
@@ -323,9 +326,9 @@ def summarise_columns(
         One row per schema column (target first): ``column``, ``role``, ``kind``,
         ``raw_type``, ``clean_type``, ``raw_distinct`` (distinct spellings, missing
         tokens aside), ``clean_distinct``, ``raw_missing`` / ``raw_missing_share``,
-        ``clean_missing`` / ``clean_missing_share``, ``values_respelled`` (kept
-        values whose raw text differs from the canonical spelling) and
-        ``values_set_to_na`` (values not allowed).
+        ``clean_missing`` / ``clean_missing_share``, ``values_respelled`` (values of
+        any raw row, valid after cleaning, whose raw text differs from their canonical
+        spelling) and ``values_set_to_na`` (values not allowed).
 
     Raises:
         ValueError: A schema column is missing from either table or the report.
@@ -333,7 +336,9 @@ def summarise_columns(
     _require_columns(raw_students, dataset.columns, "raw_students")
     _require_columns(prm_students, dataset.columns, "prm_students")
     quality = rpt_data_quality["columns"]
-    _require_columns(pd.DataFrame(columns=list(quality)), dataset.columns, "report")
+    unreported = [c for c in dataset.columns if c not in quality]
+    if unreported:
+        raise ValueError(f"rpt_data_quality does not describe columns {unreported}")
     raw = raw_students.loc[:, dataset.columns]
     typed = normalise_frame(raw, dataset)
     rows = []
@@ -630,7 +635,7 @@ def _rare_value_findings(
 ) -> list[dict[str, str]]:
     n_rows, limit, sentences = len(frame), findings.rare_value_share, []
     for spec in (s for s in dataset.features if s.is_categorical):
-        counts = _as_categories(frame, spec, 2).value_counts(sort=False)
+        counts = _as_categories(frame, spec, bins=0).value_counts(sort=False)
         rare = counts[counts < limit * n_rows].sort_values()
         if rare.empty:
             continue
@@ -871,7 +876,7 @@ def plot_features_by_target(
     axes = figure.subplots(nrows, ncols, squeeze=False).ravel()
     for ax, (spec, row) in zip(axes, features):
         if spec.is_categorical:
-            counts = _counts_by_class(prm_students, spec, dataset, 2)
+            counts = _counts_by_class(prm_students, spec, dataset, bins=0)
             _draw_stacked_shares(ax, _shares_with_reference(counts), classes, colours)
         else:
             values = pd.to_numeric(prm_students[spec.name], errors="coerce")
@@ -1006,7 +1011,7 @@ def _plotly_categorical(
 ) -> go.Figure:
     import plotly.graph_objects as go  # noqa: PLC0415
 
-    shares = _shares_with_reference(_counts_by_class(frame, spec, dataset, 2))
+    shares = _shares_with_reference(_counts_by_class(frame, spec, dataset, bins=0))
     labels = [f"{value} (n={n})" for value, n in zip(shares.index, shares["n"])]
     classes = list(dataset.target.classes)
     colours = _class_colours(len(classes), dataset.target.ordinal)
