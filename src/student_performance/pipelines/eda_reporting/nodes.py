@@ -1287,7 +1287,8 @@ h1{margin-bottom:4px}h2{border-bottom:2px solid #e4e7eb;padding-bottom:4px;
 margin-top:44px}.lead{color:#52606d}nav a{margin-right:16px}
 .scroll{overflow-x:auto}
 .table{border-collapse:collapse;font-size:13px;margin:8px 0 16px}
-.table th,.table td{padding:4px 10px;border-bottom:1px solid #e4e7eb;text-align:left}
+.table th,.table td{padding:4px 9px;border-bottom:1px solid #e4e7eb;text-align:left}
+.table td{white-space:nowrap}
 .table .num{text-align:right;font-variant-numeric:tabular-nums}
 .table thead th{background:#f0f2f5}.table th.group{text-align:center;
 border-bottom:2px solid #c9ced6}
