@@ -69,7 +69,7 @@ def _invalid_spellings(
 ) -> pd.DataFrame:
     """Per distinct spelling: its cleaned text where typing turned it into NA, else NA."""
     text = clean_text(distinct.stack(future_stack=True), dataset.missing_tokens)
-    text = text.unstack()[distinct.columns]
+    text = text.unstack().reindex(index=distinct.index, columns=distinct.columns)
     return text.where(text.notna() & typed.isna().to_numpy())
 
 

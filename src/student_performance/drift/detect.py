@@ -68,9 +68,9 @@ def profile_column(series: pd.Series, dataset: DatasetSchema) -> ColumnProfile:
         return ColumnProfile(
             str(series.name), kind, values=numbers, missing=int(values.isna().sum())
         )
-    dtype = pd.CategoricalDtype(list(categories), ordered=kind == "ordinal")
-    if not (isinstance(series.dtype, pd.CategoricalDtype) and series.dtype == dtype):
-        series = series.astype(dtype)
+    typed = isinstance(series.dtype, pd.CategoricalDtype)
+    if not typed or tuple(series.cat.categories) != categories:
+        series = series.astype(pd.CategoricalDtype(list(categories)))
     codes = series.cat.codes.to_numpy()
     counts = np.bincount(codes + 1, minlength=len(categories) + 1)
     return ColumnProfile(
@@ -188,20 +188,29 @@ def _missing_change(ref: ColumnProfile, cur: ColumnProfile) -> dict[str, Any]:
 def _unseen(
     ref: ColumnProfile, cur: ColumnProfile, raw_unseen: dict[str, int]
 ) -> dict[str, Any]:
-    """Values not allowed by the schema, plus allowed categories the reference lacks."""
-    values = dict(raw_unseen)
+    """Values never seen in the reference: not allowed by the schema, or allowed
+    categories absent from the reference (``new_in_batch``, each with the p-value of a
+    one-sided Fisher test that a reference drawn from the batch's population would
+    have missed it; ``compare_profiles`` adjusts them over every category).
+
+    A reference of a few hundred rows misses rare categories: a batch meeting one a
+    few times is not news, a batch full of it is.
+    """
+    new, new_p = {}, {}
     if ref.categories:
-        never = (ref.counts == 0) & (cur.counts > 0)
-        values |= {
-            category: int(count)
-            for category, count, new in zip(
-                ref.categories, cur.counts, never, strict=True
-            )
-            if new
-        }
-    count = sum(values.values())
-    share = count / cur.n_rows if cur.n_rows else 0.0
-    return {"count": count, "share": json_float(share), "values": values}
+        n_ref, n_cur = ref.n_rows - ref.missing, cur.n_rows - cur.missing
+        for category, ref_count, cur_count in zip(
+            ref.categories, ref.counts, cur.counts, strict=True
+        ):
+            if ref_count == 0 and cur_count > 0:
+                new[category] = int(cur_count)
+                test = stats.increase_test(0, n_ref, int(cur_count), n_cur)
+                new_p[category] = test.p_value if test else 1.0
+    return {
+        "not_allowed": dict(raw_unseen),
+        "new_in_batch": new,
+        "new_in_batch_p": new_p,
+    }
 
 
 def compare_column(
@@ -231,6 +240,46 @@ def compare_column(
     }
 
 
+def _adjust_new_categories(
+    rows: list[dict[str, Any]], reference: dict[str, ColumnProfile]
+) -> list[dict[str, float]]:
+    """Benjamini-Hochberg over every category of every compared column (a category
+    seen in the reference counts as a test with p = 1)."""
+    tested = [
+        (i, category, p)
+        for i, row in enumerate(rows)
+        for category, p in row["unseen"]["new_in_batch_p"].items()
+    ]
+    n_categories = sum(len(reference[row["column"]].categories) for row in rows)
+    padding = [1.0] * max(n_categories - len(tested), 0)
+    adjusted = stats.benjamini_hochberg([p for *_, p in tested] + padding)
+    per_row: list[dict[str, float]] = [{} for _ in rows]
+    for (i, category, _), p_adj in zip(tested, adjusted, strict=False):
+        per_row[i][category] = p_adj
+    return per_row
+
+
+def _count_unseen(
+    unseen: dict[str, Any], adjusted: dict[str, float], n_rows: int, alpha: float
+) -> None:
+    """Set the unseen ``count``, ``share`` and ``values``: values not allowed, plus
+    the categories new in the batch whose adjusted p-value is below ``alpha``."""
+    values = dict(unseen["not_allowed"])
+    values |= {
+        category: count
+        for category, count in unseen["new_in_batch"].items()
+        if adjusted[category] < alpha
+    }
+    count = sum(values.values())
+    unseen.update(
+        new_in_batch_p={c: json_float(p) for c, p in unseen["new_in_batch_p"].items()},
+        new_in_batch_p_adjusted={c: json_float(p) for c, p in adjusted.items()},
+        values=values,
+        count=count,
+        share=json_float(count / n_rows) if n_rows else 0.0,
+    )
+
+
 def gate_level(
     p_adjusted: float | None,
     effect: float | None,
@@ -253,8 +302,9 @@ def _column_alerts(
         row["p_adjusted"], row["psi"], t.psi_warning, t.psi_drift, t.alpha
     )
     if level != "ok":
+        label = f"{name} (target)" if role == "target" else name
         message = (
-            f"{name}: distribution changed (PSI {row['psi']:.3f}, "
+            f"{label}: distribution changed (PSI {row['psi']:.3f}, "
             f"adjusted p {row['p_adjusted']:.2g})"
         )
         alerts.append({"kind": f"{role}_drift", "level": level, "message": message})
@@ -386,8 +436,10 @@ def compare_profiles(
     ]
     adjusted = stats.benjamini_hochberg([r["p_value"] for r in rows])
     missing = stats.benjamini_hochberg([r["missing"]["p_value"] for r in rows])
+    new = _adjust_new_categories(rows, reference)
     alerts = []
-    for row, p_adj, p_missing in zip(rows, adjusted, missing, strict=True):
+    for row, p_adj, p_missing, p_new in zip(rows, adjusted, missing, new, strict=True):
+        _count_unseen(row["unseen"], p_new, n_rows, thresholds.alpha)
         role = "target" if row["column"] == dataset.target.name else "feature"
         row.update(
             role=role, p_value=json_float(row["p_value"]), p_adjusted=json_float(p_adj)

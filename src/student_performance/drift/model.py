@@ -127,13 +127,13 @@ def scores(confusion: np.ndarray) -> dict[str, np.ndarray]:
 def _reference_figure(
     metrics: dict[str, Any], name: str, settings: PerformanceSettings
 ) -> tuple[float | None, str | None]:
-    for block in (
-        settings.reference,
-        "cv" if settings.reference == "holdout" else "holdout",
-    ):
-        value = (metrics.get(block) or {}).get(name)
-        if value is not None:
-            return float(value), block
+    """The champion's figure for ``name``: the configured block first, then the other."""
+    other = "cv" if settings.reference == "holdout" else "holdout"
+    for block in (settings.reference, other):
+        figures = metrics.get(block) or {}
+        for key in settings.reference_keys.get(name, (name,)):
+            if figures.get(key) is not None:
+                return float(figures[key]), block
     return None, None
 
 
@@ -165,10 +165,11 @@ def performance_drop(
         n, confusion.ravel() / n, size=settings.bootstrap_samples
     )
     boot = scores(resampled.reshape(-1, *confusion.shape))
-    results = {}
+    results, missing = {}, []
     for name in settings.metrics:
         reference, block = _reference_figure(champion_metrics, name, settings)
         if reference is None or reference <= 0:
+            missing.append(name)
             continue
         value = float(observed[name])
         drop = (reference - value) / reference
@@ -184,7 +185,12 @@ def performance_drop(
             "p_value": json_float(p_value),
             "level": "drift" if flagged else "ok",
         }
-    return {"status": "assessed", "labelled_rows": n, "metrics": results}
+    return {
+        "status": "assessed",
+        "labelled_rows": n,
+        "metrics": results,
+        "no_reference_figure": missing,
+    }
 
 
 def model_alerts(

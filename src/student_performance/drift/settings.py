@@ -90,6 +90,11 @@ class PerformanceSettings(_Frozen):
 
     metrics: tuple[Literal["accuracy", "macro_f1"], ...] = ("accuracy", "macro_f1")
     reference: Literal["holdout", "cv"] = "holdout"
+    # Keys under which the champion's report may hold each metric, first found wins.
+    reference_keys: dict[str, tuple[str, ...]] = {
+        "accuracy": ("accuracy",),
+        "macro_f1": ("macro_f1", "f1_macro"),
+    }
     max_relative_drop: float = Field(0.05, gt=0, lt=1)
     bootstrap_samples: int = Field(1000, ge=99)
 
