@@ -73,6 +73,23 @@ def _invalid_spellings(
     return text.where(text.notna() & typed.isna().to_numpy())
 
 
+def _clean(
+    raw: pd.DataFrame, dataset: DatasetSchema
+) -> tuple[pd.DataFrame, dict[str, np.ndarray], pd.DataFrame]:
+    """The typed batch, each column's spelling codes, and the invalid spellings."""
+    checked = check_columns(raw, batch_columns(raw, dataset), dataset)
+    codes, distinct = _distinct_spellings(checked)
+    typed_distinct = normalise_frame(distinct, dataset)
+    typed = pd.DataFrame(
+        {
+            name: _expand(typed_distinct[name], column_codes, checked.index)
+            for name, column_codes in codes.items()
+        },
+        index=checked.index,
+    )
+    return typed, codes, _invalid_spellings(distinct, typed_distinct, dataset)
+
+
 def clean_rows(
     raw: pd.DataFrame, dataset: DatasetSchema
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -93,17 +110,22 @@ def clean_rows(
         RawDataError: Feature columns missing (the message names them and the columns
             found), or unknown columns under ``unknown_columns: error``.
     """
-    checked = check_columns(raw, batch_columns(raw, dataset), dataset)
-    codes, distinct = _distinct_spellings(checked)
-    typed_distinct = normalise_frame(distinct, dataset)
-    invalid_distinct = _invalid_spellings(distinct, typed_distinct, dataset)
-    typed, invalid = {}, {}
-    for name, column_codes in codes.items():
-        typed[name] = _expand(typed_distinct[name], column_codes, checked.index)
-        invalid[name] = _expand(invalid_distinct[name], column_codes, checked.index)
-    return pd.DataFrame(typed, index=checked.index), pd.DataFrame(
-        invalid, index=checked.index
-    )
+    typed, codes, invalid_distinct = _clean(raw, dataset)
+    invalid = {
+        name: _expand(invalid_distinct[name], column_codes, typed.index)
+        for name, column_codes in codes.items()
+    }
+    return typed, pd.DataFrame(invalid, index=typed.index)
+
+
+def _table(found: list[tuple[str, str, int]]) -> pd.DataFrame:
+    if not found:
+        return empty_unseen()
+    table = pd.DataFrame(found, columns=UNSEEN_COLUMNS)
+    table = table.groupby(["column", "value"], sort=False, as_index=False)[
+        "count"
+    ].sum()
+    return table.astype({"column": "string", "value": "string", "count": "int64"})
 
 
 def unseen_table(invalid: pd.DataFrame) -> pd.DataFrame:
@@ -113,16 +135,11 @@ def unseen_table(invalid: pd.DataFrame) -> pd.DataFrame:
         invalid: ``clean_rows``' second output.
 
     Returns:
-        ``column``, ``value``, ``count``, most frequent first within a column.
+        ``column``, ``value``, ``count``.
     """
     stacked = invalid.stack(future_stack=True).dropna()
-    if stacked.empty:
-        return empty_unseen()
-    counts = stacked.groupby(
-        [stacked.index.get_level_values(-1), stacked], sort=False
-    ).size()
-    table = counts.rename_axis(["column", "value"]).reset_index(name="count")
-    return table.astype({"column": "string", "value": "string", "count": "int64"})
+    counts = stacked.groupby([stacked.index.get_level_values(-1), stacked]).size()
+    return _table([(str(c), str(v), int(n)) for (c, v), n in counts.items()])
 
 
 def clean_batch(
@@ -130,18 +147,30 @@ def clean_batch(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Check, clean and type a raw batch; count the values the schema does not allow.
 
+    The counts come from the spelling codes, so a large batch is never expanded into
+    a frame of text.
+
     Args:
         raw: Raw rows, every cell as text (see ``clean_rows``).
         dataset: The schema.
 
     Returns:
-        The typed batch and the unseen raw values (``unseen_table``).
+        The typed batch and the unseen raw values (as ``unseen_table``).
 
     Raises:
         RawDataError: See ``clean_rows``.
     """
-    typed, invalid = clean_rows(raw, dataset)
-    return typed, unseen_table(invalid)
+    typed, codes, invalid_distinct = _clean(raw, dataset)
+    found = []
+    for name, column_codes in codes.items():
+        spellings = invalid_distinct[name].dropna()
+        if spellings.empty:
+            continue
+        counts = np.bincount(
+            column_codes[column_codes >= 0], minlength=len(invalid_distinct)
+        )
+        found += [(name, str(v), int(counts[i])) for i, v in spellings.items()]
+    return typed, _table(found)
 
 
 def empty_batch(dataset: DatasetSchema) -> pd.DataFrame:
