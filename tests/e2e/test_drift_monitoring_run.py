@@ -5,7 +5,10 @@ when ``drift_monitoring_model`` is registered."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -16,7 +19,7 @@ from kedro.framework.project import pipelines as registered_pipelines
 from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
 
-from tests.conftest import latest_mlflow_run, run_kedro
+from tests.conftest import PROJECT_ROOT, latest_mlflow_run, run_kedro
 
 pytestmark = pytest.mark.slow
 
@@ -219,3 +222,30 @@ def fitted_model_e2e(processed, dataset_schema):
     )
     target = dataset_schema.target.name
     return model.fit(table[dataset_schema.feature_names], table[target].astype(str))
+
+
+def _monitor(project: Path, *args: str) -> str:
+    """scripts/monitor_and_retrain.sh in a project copy, training not run (DRY_RUN)."""
+    env = os.environ | {
+        "PROJECT_DIR": str(project),
+        "KEDRO": str(Path(sys.executable).with_name("kedro")),
+        "KEDRO_ENV": "test",
+        "DRY_RUN": "1",
+    }
+    done = subprocess.run(
+        ["bash", str(PROJECT_ROOT / "scripts/monitor_and_retrain.sh"), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return done.stdout
+
+
+def test_monitor_script_retrains_only_when_recommended(processed, messy_file, tmp_path):
+    drifted = _monitor(processed, str(messy_batch(messy_file, tmp_path / "batch.csv")))
+    assert "monitor: status drift, retrain recommended: true" in drifted
+    assert "monitor: would run:" in drifted and "run --pipelines training" in drifted
+    same = _monitor(processed, str(messy_file))
+    assert "monitor: status ok, retrain recommended: false" in same
+    assert "monitor: no retraining" in same

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Drift monitoring, then retraining when the report recommends it (`make monitor`).
+#
+#   scripts/monitor_and_retrain.sh [path/to/batch.csv]
+#
+# 1. kedro run --pipelines drift_monitoring --params drift_batch=<batch>
+#    (drift_monitoring_model instead, which adds prediction and performance drift, when
+#    a champion model exists and that pipeline is registered);
+# 2. reads the verdict (data/08_reporting/model_drift_report.json or drift_report.json);
+# 3. when retrain_recommended is true: kedro run --pipelines training. Promotion is then
+#    decided by the model registry's gate, not here.
+# Without a batch, the pipeline runs its simulations and never recommends retraining.
+#
+# Environment: KEDRO_ENV (conf environment, read by Kedro itself), KEDRO (the kedro
+# executable, default .venv/bin/kedro), PROJECT_DIR (default: this script's project),
+# DRY_RUN=1 (print the training command instead of running it).
+# Exit status: non-zero when a kedro command fails; 0 otherwise, whatever the verdict.
+set -euo pipefail
+
+PROJECT_DIR="${PROJECT_DIR:-$(cd "$(dirname "$0")/.." && pwd)}"
+KEDRO="${KEDRO:-$PROJECT_DIR/.venv/bin/kedro}"
+PYTHON="$(dirname "$KEDRO")/python"
+BATCH="${1:-}"
+MODEL="$PROJECT_DIR/data/06_models/model_selected.pkl"
+export KEDRO_DISABLE_TELEMETRY=1
+
+if [[ -n "$BATCH" ]]; then
+    if [[ ! -f "$BATCH" ]]; then
+        echo "monitor: batch file not found: $BATCH" >&2
+        exit 2
+    fi
+    BATCH="$(realpath "$BATCH")"  # kedro runs from the project root
+fi
+cd "$PROJECT_DIR"
+
+model_pipeline_registered() {
+    "$PYTHON" - <<'EOF' 2>/dev/null
+import sys
+from pathlib import Path
+from kedro.framework.project import pipelines
+from kedro.framework.startup import bootstrap_project
+bootstrap_project(Path.cwd())
+sys.exit(0 if "drift_monitoring_model" in pipelines else 1)
+EOF
+}
+
+pipeline=drift_monitoring
+report=data/08_reporting/drift_report.json
+if [[ -f "$MODEL" ]] && model_pipeline_registered; then
+    pipeline=drift_monitoring_model
+    report=data/08_reporting/model_drift_report.json
+fi
+
+args=(run --pipelines "$pipeline")
+[[ -n "$BATCH" ]] && args+=(--params "drift_batch=$BATCH")
+echo "monitor: $KEDRO ${args[*]}"
+"$KEDRO" "${args[@]}"
+
+read -r status retrain action < <("$PYTHON" - "$report" <<'EOF'
+import json, sys
+report = json.load(open(sys.argv[1]))
+print(report["status"], str(report["retrain_recommended"]).lower(), report["action"])
+EOF
+)
+echo "monitor: status $status, retrain recommended: $retrain ($report)"
+echo "monitor: $action"
+
+if [[ "$retrain" == "true" ]]; then
+    if [[ "${DRY_RUN:-0}" == "1" ]]; then
+        echo "monitor: would run: $KEDRO run --pipelines training"
+    else
+        echo "monitor: retraining: $KEDRO run --pipelines training"
+        "$KEDRO" run --pipelines training
+    fi
+else
+    echo "monitor: no retraining"
+fi
