@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -19,11 +20,21 @@ from pathlib import Path
 LOOPBACK = "127.0.0.1"
 
 
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((LOOPBACK, 0))
-        return sock.getsockname()[1]
+def free_port(below: int | None = None) -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now.
+
+    ``below``: only ports under it (kedro-viz refuses ports above 49151, the start of
+    the range the system hands out for port 0).
+    """
+    candidates = [0] if below is None else random.sample(range(20000, below), 50)
+    for candidate in candidates:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind((LOOPBACK, candidate))
+            except OSError:
+                continue
+            return sock.getsockname()[1]
+    raise RuntimeError(f"no free port below {below}")
 
 
 def wait_for_http(
@@ -58,11 +69,16 @@ def stop_process_group(process: subprocess.Popen, grace: float = 10.0) -> None:
         process.wait(timeout=grace)
     except subprocess.TimeoutExpired:
         pass
-    # children may outlive the leader: kill whatever is still in the group
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGKILL)
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        process.wait(timeout=grace)
+    # children may outlive the leader: kill whatever is still in the group, and wait
+    # (briefly) until the group is gone, so that its ports are closed on return
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        process.poll()  # reap the leader, or it stays in the group as a zombie
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
 
 
 @contextlib.contextmanager
