@@ -1,0 +1,139 @@
+"""Prometheus metrics of one service instance (its own registry, text format).
+
+``serving_requests_total{endpoint,method,status}``, ``serving_request_duration_seconds``
+(histogram by endpoint), ``serving_predictions_total{model_version,predicted_class}``,
+``serving_model_info{name,version,alias,run_id}`` (info: the model answering now),
+``serving_model_reloads_total{outcome}``, and the prediction log's queue and counters.
+Endpoints are labelled by route template; paths that match no route share ``other``,
+so random URLs cannot blow up the label set.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    Info,
+    disable_created_metrics,
+    generate_latest,
+)
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+LATENCY_BUCKETS = (
+    0.0005,
+    0.001,
+    0.002,
+    0.003,
+    0.005,
+    0.0075,
+    0.01,
+    0.015,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+)
+
+
+class _PredictionLogCollector(Collector):
+    """Reads the prediction log's counters at scrape time."""
+
+    def __init__(self, source: Callable[[], Any]) -> None:
+        self._source = source
+
+    def collect(self) -> Iterator[Any]:
+        log = self._source()
+        if log is None:
+            return
+        pending = GaugeMetricFamily(
+            "serving_prediction_log_pending_rows", "Rows queued for the prediction log"
+        )
+        pending.add_metric([], log.pending)
+        yield pending
+        for name, value, doc in (
+            ("written", log.written, "Rows written to the prediction log"),
+            ("dropped", log.dropped, "Rows dropped because the queue was full"),
+            ("failed", log.failed, "Rows the database refused (after one retry)"),
+        ):
+            family = CounterMetricFamily(f"serving_prediction_log_{name}_rows", doc)
+            family.add_metric([], value)
+            yield family
+
+
+class ServingMetrics:
+    """The metrics of one app instance.
+
+    Args:
+        prediction_log: Returns the prediction log (or ``None``) at scrape time.
+    """
+
+    def __init__(self, prediction_log: Callable[[], Any]) -> None:
+        disable_created_metrics()  # no *_created series: noise for dashboards
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "serving_requests",
+            "HTTP requests by endpoint, method and status",
+            ["endpoint", "method", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "serving_request_duration_seconds",
+            "Time from request to response, by endpoint",
+            ["endpoint"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.predictions = Counter(
+            "serving_predictions",
+            "Predicted records by model version and predicted class",
+            ["model_version", "predicted_class"],
+            registry=self.registry,
+        )
+        self.model = Info(
+            "serving_model",
+            "The model answering requests now",
+            registry=self.registry,
+        )
+        self.reloads = Counter(
+            "serving_model_reloads",
+            "Admin reloads by outcome",
+            ["outcome"],
+            registry=self.registry,
+        )
+        self.registry.register(_PredictionLogCollector(prediction_log))
+
+    def set_model(
+        self, name: str, version: str, alias: str, run_id: str | None
+    ) -> None:
+        """Name the model answering now (replaces the previous one)."""
+        self.model.info(
+            {"name": name, "version": version, "alias": alias, "run_id": run_id or ""}
+        )
+
+    def observe(self, endpoint: str, method: str, status: int, seconds: float) -> None:
+        """Count one request and its latency."""
+        self.requests.labels(endpoint, method, str(status)).inc()
+        self.latency.labels(endpoint).observe(seconds)
+
+    def count_predictions(self, version: str, labels: list[str]) -> None:
+        """Count predicted records by class."""
+        if len(labels) == 1:
+            self.predictions.labels(version, labels[0]).inc()
+            return
+        counts: dict[str, int] = {}
+        for label in labels:
+            counts[label] = counts.get(label, 0) + 1
+        for label, count in counts.items():
+            self.predictions.labels(version, label).inc(count)
+
+    def render(self) -> bytes:
+        """The Prometheus text exposition."""
+        return generate_latest(self.registry)

@@ -1,0 +1,288 @@
+"""The served model's inference, without Kedro's runner on every call.
+
+The bundled MLflow model runs two nodes (``prepare_inference_features`` then
+``predict_performance``) through a Kedro runner, after deep-copying its catalog: about
+60 ms per call. ``Predictor`` calls the same model object's ``predict_proba`` and
+``predict_index`` (what ``predict_performance`` calls) on the same encoded matrix, so
+the answer is the same to the last bit, only faster:
+
+* Cleaning: request values are already canonical (``records``: the pipelines' cleaning
+  code, memoised per spelling), so rows arrive as schema positions (codes, -1 missing).
+* Encoding: the fitted preprocessing of this project (impute, one-hot / ordinal codes,
+  scale) works column by column on categorical features, so each feature's encoded
+  block depends on that feature's value alone. At load time the fitted preprocessor
+  itself is run on probe rows covering every value (and missing) of every feature,
+  each feature's block is tabulated, and the tables are checked against the fitted
+  preprocessor on a second, independent set of random rows, end to end (encoded matrix,
+  probabilities and classes, in batches and single rows). Encoding a request is then a
+  table look-up instead of ~5 ms of pandas and scikit-learn validation.
+* When that check fails, or a feature is numeric (no finite domain to tabulate), the
+  predictor falls back to the nodes themselves on a text frame; ``fast_path`` says
+  which one is used.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from student_performance.pipelines.modelling.nodes import (
+    PREDICTION,
+    PROBA_PREFIX,
+    predict_performance,
+    prepare_inference_features,
+)
+from student_performance.schema import DatasetSchema, FeatureKind
+
+logger = logging.getLogger(__name__)
+
+_PROBE_ROWS = 512
+_CHECK_SINGLE_ROWS = 16
+
+
+class _LookupEncoder:
+    """The fitted preprocessor as one table per feature (codes in, matrix out).
+
+    Args:
+        columns: Per feature, the output columns it owns.
+        tables: Per feature, its block for each value in schema order, then for a
+            missing value (code -1 picks the last row).
+        width: Number of output columns.
+        dtype: The preprocessor's output dtype.
+    """
+
+    def __init__(
+        self,
+        columns: list[np.ndarray],
+        tables: list[np.ndarray],
+        width: int,
+        dtype: np.dtype,
+    ) -> None:
+        self.columns = columns
+        self.tables = tables
+        self.width = width
+        self.dtype = dtype
+
+    def transform(self, codes: np.ndarray) -> np.ndarray:
+        """Encode rows of codes (n x features, -1 = missing) into the model matrix."""
+        out = np.empty((len(codes), self.width), dtype=self.dtype)
+        for j, (columns, table) in enumerate(
+            zip(self.columns, self.tables, strict=True)
+        ):
+            out[:, columns] = table[codes[:, j]]
+        return out
+
+
+class _EncodedEstimator:
+    """Look-up encoding followed by the fitted final estimator (a Pipeline's job)."""
+
+    def __init__(self, encoder: _LookupEncoder, final: Any) -> None:
+        self.encoder = encoder
+        self.final = final
+
+    @property
+    def classes_(self) -> np.ndarray:
+        return self.final.classes_
+
+    def predict_proba(self, codes: np.ndarray) -> np.ndarray:
+        return self.final.predict_proba(self.encoder.transform(np.asarray(codes)))
+
+    def predict(self, codes: np.ndarray) -> np.ndarray:
+        return self.final.predict(self.encoder.transform(np.asarray(codes)))
+
+
+def _probe_codes(sizes: list[int], n_rows: int, seed: int) -> np.ndarray:
+    """Rows of codes: every value and missing of every feature, then random rows."""
+    rng = np.random.default_rng(seed)
+    cycle = np.array(
+        [[(i % (size + 1)) - 1 for size in sizes] for i in range(max(sizes) + 1)]
+    )
+    random = np.column_stack([rng.integers(-1, size, n_rows) for size in sizes])
+    return np.vstack([cycle, random]).astype(np.intp)
+
+
+def _text_frame(codes: np.ndarray, dataset: DatasetSchema) -> pd.DataFrame:
+    """Raw text rows for codes: the canonical spellings, '' for missing."""
+    return pd.DataFrame(
+        {
+            spec.name: pd.Series(
+                np.append(np.asarray(spec.values, dtype=object), "")[codes[:, j]],
+                dtype="string",
+            )
+            for j, spec in enumerate(dataset.features)
+        }
+    )
+
+
+def _owned_columns(
+    matrix: np.ndarray, codes: np.ndarray, sizes: list[int]
+) -> list[list[int]] | None:
+    """For each feature, the output columns that depend on that feature alone."""
+    owned: list[list[int]] = [[] for _ in sizes]
+    for column in range(matrix.shape[1]):
+        values = matrix[:, column]
+        for j, size in enumerate(sizes):
+            if all(
+                np.unique(values[codes[:, j] == code]).size <= 1
+                for code in range(-1, size)
+            ):
+                owned[j].append(column)
+                break
+        else:
+            return None
+    return owned
+
+
+def _tabulate(
+    preprocess: Any, dataset: DatasetSchema, seed: int
+) -> _LookupEncoder | None:
+    sizes = [len(spec.values) for spec in dataset.features]
+    codes = _probe_codes(sizes, _PROBE_ROWS, seed)
+    features = prepare_inference_features(
+        _text_frame(codes, dataset), dataset.model_dump()
+    )
+    matrix = np.asarray(preprocess.transform(features))
+    if matrix.ndim != 2 or not np.isfinite(matrix).all():  # noqa: PLR2004
+        return None
+    owned = _owned_columns(matrix, codes, sizes)
+    if owned is None:
+        return None
+    tables = []
+    for j, size in enumerate(sizes):
+        columns = owned[j]
+        order = list(range(size)) + [-1]
+        first = [int(np.flatnonzero(codes[:, j] == code)[0]) for code in order]
+        tables.append(matrix[np.ix_(first, columns)])
+    return _LookupEncoder(
+        [np.asarray(c, dtype=np.intp) for c in owned],
+        tables,
+        matrix.shape[1],
+        matrix.dtype,
+    )
+
+
+def _same(left: Any, right: Any) -> bool:
+    left, right = np.asarray(left), np.asarray(right)
+    return left.shape == right.shape and bool(np.array_equal(left, right))
+
+
+def _compile(model: Any, dataset: DatasetSchema, seed: int = 0) -> Any | None:
+    """A copy of the model whose preprocessing is table look-ups, or ``None``.
+
+    ``None`` when the model is not a fitted ``Pipeline`` (preprocessing then an
+    estimator), a feature is numeric, a column depends on more than one feature, or
+    the copy does not answer exactly as the model on fresh random rows.
+    """
+    from sklearn.pipeline import Pipeline  # noqa: PLC0415
+
+    estimator = getattr(model, "estimator_", None)
+    if any(spec.kind is FeatureKind.NUMERIC for spec in dataset.features):
+        return None
+    if not isinstance(estimator, Pipeline) or len(estimator) < 2:  # noqa: PLR2004
+        return None
+    preprocess, final = estimator[:-1], estimator[-1]
+    encoder = _tabulate(preprocess, dataset, seed)
+    if encoder is None:
+        return None
+    compiled = copy.copy(model)
+    compiled.estimator_ = _EncodedEstimator(encoder, final)
+    sizes = [len(spec.values) for spec in dataset.features]
+    check = _probe_codes(sizes, _PROBE_ROWS, seed + 1)
+    features = prepare_inference_features(
+        _text_frame(check, dataset), dataset.model_dump()
+    )
+    same = _same(encoder.transform(check), preprocess.transform(features))
+    same = same and _same_answers(model, compiled, features, check)
+    for row in range(_CHECK_SINGLE_ROWS):
+        one = features.iloc[[row]]
+        same = same and _same_answers(model, compiled, one, check[[row]])
+    return compiled if same else None
+
+
+def _same_answers(
+    model: Any, compiled: Any, features: pd.DataFrame, codes: np.ndarray
+) -> bool:
+    return _same(model.predict_proba(features), compiled.predict_proba(codes)) and (
+        _same(model.predict_index(features), compiled.predict_index(codes))
+    )
+
+
+class Predictor:
+    """Predicted class and class probabilities for validated records.
+
+    Args:
+        model_selected: The fitted model of the bundled MLflow model.
+        model_dataset_schema: The schema it was trained with (as persisted).
+        fast: Try the look-up encoding (see the module docstring).
+    """
+
+    def __init__(
+        self,
+        model_selected: Any,
+        model_dataset_schema: dict[str, Any],
+        fast: bool = True,
+    ) -> None:
+        self.model = model_selected
+        self.schema_data = model_dataset_schema
+        self.dataset = DatasetSchema.model_validate(model_dataset_schema)
+        self.classes = [str(c) for c in model_selected.classes_]
+        self._compiled = _compile(model_selected, self.dataset) if fast else None
+        if fast and self._compiled is None:
+            logger.warning(
+                "Look-up encoding not applicable to this model: serving through the "
+                "inference nodes (slower, same answers)"
+            )
+
+    @property
+    def fast_path(self) -> bool:
+        """Whether predictions use the look-up encoding."""
+        return self._compiled is not None
+
+    def predict_codes(self, codes: np.ndarray) -> tuple[list[str], np.ndarray]:
+        """Classes and probabilities for rows of codes (look-up path only).
+
+        Args:
+            codes: Integer array (rows x features, schema order, -1 = missing).
+
+        Returns:
+            The predicted class of each row and the probabilities (rows x classes).
+        """
+        model = self._compiled
+        proba = model.predict_proba(codes)
+        labels = model.classes_[model.predict_index(codes)]
+        return [str(label) for label in labels], proba
+
+    def predict_values(
+        self, rows: Sequence[tuple[str | float | None, ...]], codes: list[list[int]]
+    ) -> tuple[list[str], np.ndarray]:
+        """Classes and probabilities for rows of canonical values.
+
+        Args:
+            rows: Canonical values per row (schema order, ``None`` = missing).
+            codes: The same rows as schema positions (used by the look-up path).
+
+        Returns:
+            The predicted class of each row and the probabilities (rows x classes).
+        """
+        if self._compiled is not None:
+            return self.predict_codes(
+                np.asarray(codes, dtype=np.intp).reshape(len(rows), -1)
+            )
+        text = pd.DataFrame(
+            [["" if v is None else str(v) for v in row] for row in rows],
+            columns=self.dataset.feature_names,
+            dtype="string",
+        )
+        result = self.predict_frame(text)
+        proba = result[[f"{PROBA_PREFIX}{c}" for c in self.classes]].to_numpy()
+        return [str(v) for v in result[PREDICTION]], proba
+
+    def predict_frame(self, raw_rows: pd.DataFrame) -> pd.DataFrame:
+        """The inference nodes on raw text rows, as the bundled model runs them."""
+        features = prepare_inference_features(raw_rows, self.schema_data)
+        return predict_performance(self.model, features)

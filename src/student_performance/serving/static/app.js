@@ -1,0 +1,133 @@
+// The page to try the model: the form is generated from the served model's schema
+// (GET /model/info), the answer comes from POST /predict. Plain JS, no framework.
+"use strict";
+
+const MISSING = "";
+
+function el(tag, attributes = {}, text = null) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attributes)) node.setAttribute(key, value);
+  if (text !== null) node.textContent = text;
+  return node;
+}
+
+function fieldId(name) {
+  return "field-" + name.replace(/[^A-Za-z0-9_-]/g, "_");
+}
+
+function buildField(feature) {
+  const wrapper = el("div", { class: "field" });
+  const id = fieldId(feature.name);
+  const label = el("label", { for: id }, feature.name + " ");
+  label.appendChild(el("span", { class: "kind" }, "(" + feature.kind + ")"));
+  wrapper.appendChild(label);
+  let input;
+  if (Array.isArray(feature.allowed)) {
+    input = el("select", { id: id, name: feature.name });
+    input.appendChild(el("option", { value: MISSING }, "unknown"));
+    for (const value of feature.allowed) input.appendChild(el("option", { value: value }, value));
+  } else {
+    input = el("input", { id: id, name: feature.name, type: "number", step: "any" });
+    if (feature.allowed.min !== null) input.setAttribute("min", feature.allowed.min);
+    if (feature.allowed.max !== null) input.setAttribute("max", feature.allowed.max);
+  }
+  wrapper.appendChild(input);
+  return wrapper;
+}
+
+function readRecord(features) {
+  const record = {};
+  for (const feature of features) {
+    const value = document.getElementById(fieldId(feature.name)).value;
+    if (value === MISSING) record[feature.name] = null;
+    else record[feature.name] = Array.isArray(feature.allowed) ? value : Number(value);
+  }
+  return record;
+}
+
+function showError(message) {
+  const box = document.getElementById("error");
+  box.textContent = message;
+  box.hidden = false;
+  document.getElementById("result").hidden = true;
+  document.getElementById("placeholder").hidden = true;
+}
+
+function showAnswer(answer, classes) {
+  document.getElementById("error").hidden = true;
+  document.getElementById("placeholder").hidden = true;
+  document.getElementById("predicted-class").textContent = answer.prediction;
+  const body = document.querySelector("#probabilities tbody");
+  body.replaceChildren();
+  for (const name of classes) {
+    const p = answer.probabilities[name];
+    const row = el("tr", { "data-class": name });
+    if (name === answer.prediction) row.classList.add("top");
+    row.appendChild(el("td", {}, name));
+    row.appendChild(el("td", { class: "value" }, (100 * p).toFixed(1) + " %"));
+    const cell = el("td");
+    const bar = el("div", { class: "bar" });
+    const fill = el("span");
+    fill.style.width = (100 * p).toFixed(1) + "%";
+    bar.appendChild(fill);
+    cell.appendChild(bar);
+    row.appendChild(cell);
+    body.appendChild(row);
+  }
+  document.getElementById("answered-by").textContent =
+    "Answered by " + answer.model_name + " v" + answer.model_version +
+    " - request " + answer.request_id;
+  document.getElementById("result").hidden = false;
+}
+
+function describeErrors(detail) {
+  if (!Array.isArray(detail)) return String(detail);
+  return detail.map((d) => d.msg).join("\n");
+}
+
+async function main() {
+  let info;
+  try {
+    const response = await fetch("/model/info");
+    info = await response.json();
+  } catch (err) {
+    showError("Cannot reach the service: " + err);
+    return;
+  }
+  const features = info.schema.features;
+  document.getElementById("model").textContent =
+    info.name + " v" + info.version + " (" + info.alias + ") - predicts " +
+    info.schema.target.name + ": " + info.classes.join(" < ");
+  const fields = document.getElementById("fields");
+  for (const feature of features) fields.appendChild(buildField(feature));
+
+  const form = document.getElementById("record-form");
+  const submit = document.getElementById("submit");
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    submit.disabled = true;
+    try {
+      const response = await fetch("/predict", {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify(readRecord(features)),
+      });
+      const answer = await response.json();
+      if (response.ok) showAnswer(answer, info.classes);
+      else showError("Error " + response.status + ":\n" + describeErrors(answer.detail));
+    } catch (err) {
+      showError("Request failed: " + err);
+    } finally {
+      submit.disabled = false;
+    }
+  });
+  document.getElementById("reset").addEventListener("click", () => {
+    form.reset();
+    document.getElementById("result").hidden = true;
+    document.getElementById("error").hidden = true;
+    document.getElementById("placeholder").hidden = false;
+  });
+  document.body.dataset.ready = "true";
+}
+
+main();
