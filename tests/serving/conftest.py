@@ -1,0 +1,293 @@
+"""Fixtures of the serving tests: the trained champion under a name of its own, apps
+in-process (TestClient) and in a real uvicorn process, a real PostgreSQL server.
+
+Every prediction log goes to ``tmp_path`` (SQLite) or to the PostgreSQL server started
+here in a temporary folder; MLflow points into the session's temporary store.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import mlflow
+import pandas as pd
+import pytest
+from fastapi.testclient import TestClient
+
+from student_performance.serving.app import create_app
+from student_performance.serving.bundle import ModelBundle, load_bundle
+from student_performance.serving.config import ServingSettings, load_settings
+from student_performance.serving.prediction_log import PredictionLog
+from tests.conftest import SHIPPED_RAW, registered_model_name
+
+ADMIN_KEY = "test-admin-key-0123456789"
+_SERVER_START_TIMEOUT_S = 90
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on now, on 127.0.0.1."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def serving_model_name(trained_project: Path) -> str:
+    """The trained champion registered again under a name only these tests use.
+
+    Reloading tests move this name's ``champion`` alias; other tests sharing the
+    session's store and ``trained_project`` never see it.
+    """
+    client = mlflow.MlflowClient()
+    champion = client.get_model_version_by_alias(
+        registered_model_name(trained_project), "champion"
+    )
+    name = f"serving-{uuid.uuid4().hex[:8]}"
+    version = mlflow.register_model(champion.source, name)
+    client.set_registered_model_alias(name, "champion", version.version)
+    return name
+
+
+def register_new_champion(name: str) -> str:
+    """Register the champion's model again as a new version and make it champion."""
+    client = mlflow.MlflowClient()
+    champion = client.get_model_version_by_alias(name, "champion")
+    version = mlflow.register_model(champion.source, name)
+    client.set_registered_model_alias(name, "champion", version.version)
+    return str(version.version)
+
+
+@pytest.fixture(scope="session")
+def serving_settings(trained_project: Path, serving_model_name: str) -> ServingSettings:
+    """The trained project's serving settings (conf/test), serving our model name."""
+    return load_settings(trained_project, "test", model_name=serving_model_name)
+
+
+@pytest.fixture(scope="session")
+def champion_bundle(serving_settings: ServingSettings) -> ModelBundle:
+    """The champion, loaded once for the in-process tests."""
+    return load_bundle(
+        serving_settings.tracking_uri,
+        serving_settings.model_name,
+        serving_settings.alias,
+    )
+
+
+@pytest.fixture(scope="session")
+def raw_records() -> list[dict[str, str]]:
+    """The messy file's feature columns, row by row, as text (the real input)."""
+    raw = pd.read_csv(SHIPPED_RAW, dtype="string", keep_default_na=False)
+    return raw.drop(columns=["Performance", "mixed_type_col"]).to_dict(orient="records")
+
+
+@pytest.fixture
+def log_url(tmp_path: Path) -> str:
+    """A prediction-log database in tmp_path."""
+    return f"sqlite:///{tmp_path / 'prediction_log.sqlite'}"
+
+
+@pytest.fixture
+def make_client(
+    serving_settings: ServingSettings,
+    champion_bundle: ModelBundle,
+    log_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[Callable[..., TestClient]]:
+    """Start apps in-process; each logs to ``log_url`` unless told otherwise.
+
+    ``make_client(loader=..., url=..., **settings)`` returns an entered TestClient
+    (lifespan started); all are closed (prediction log flushed) at teardown.
+    """
+    monkeypatch.setenv("SERVING_ADMIN_API_KEY", ADMIN_KEY)
+    clients: list[TestClient] = []
+
+    def make(
+        loader: Callable[[], ModelBundle] | None = None,
+        url: str | None = None,
+        **overrides,
+    ) -> TestClient:
+        settings = ServingSettings.model_validate(
+            serving_settings.model_dump() | overrides
+        )
+        log = PredictionLog(
+            url or log_url,
+            settings.prediction_log.table,
+            champion_bundle.records.feature_names,
+            flush_interval_s=0.05,
+        )
+        app = create_app(
+            settings, loader=loader or (lambda: champion_bundle), prediction_log=log
+        )
+        client = TestClient(app, raise_server_exceptions=False)
+        client.__enter__()
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.__exit__(None, None, None)
+
+
+# --- a real uvicorn process --------------------------------------------------------
+@dataclass
+class Server:
+    """A service process: its URL, database and process."""
+
+    url: str
+    log_url: str
+    process: subprocess.Popen
+    output: Path
+
+    def stop(self, timeout: float = 30) -> int:
+        """SIGTERM the process group (graceful: the log is flushed), then wait."""
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(10)
+        return self.process.returncode
+
+
+def start_server(
+    project: Path, model_name: str, workdir: Path, extra_env: dict | None = None
+) -> Server:
+    """Start ``python -m student_performance.serving`` in its own process group."""
+    port = free_port()
+    log_url = f"sqlite:///{workdir / 'served_log.sqlite'}"
+    output = workdir / "server.out"
+    env = os.environ | {
+        "PREDICTION_LOG_URL": log_url,
+        "SERVING_ADMIN_API_KEY": ADMIN_KEY,
+        "KEDRO_DISABLE_TELEMETRY": "1",
+        **(extra_env or {}),
+    }
+    with output.open("wb") as sink:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "student_performance.serving",
+                "--project",
+                str(project),
+                "--env",
+                "test",
+                "--port",
+                str(port),
+                "--model-name",
+                model_name,
+            ],
+            cwd=workdir,
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    server = Server(f"http://127.0.0.1:{port}", log_url, process, output)
+    deadline = time.monotonic() + _SERVER_START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited: {output.read_text()[-3000:]}")
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(f"{server.url}/health", timeout=1).status_code == 200:  # noqa: PLR2004
+                return server
+        time.sleep(0.2)
+    server.stop()
+    raise RuntimeError(f"server not healthy in time: {output.read_text()[-3000:]}")
+
+
+@pytest.fixture(scope="module")
+def uvicorn_server(
+    trained_project: Path,
+    serving_model_name: str,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Server]:
+    """The service in a real uvicorn process on a free loopback port."""
+    server = start_server(
+        trained_project, serving_model_name, tmp_path_factory.mktemp("uvicorn")
+    )
+    yield server
+    server.stop()
+
+
+# --- a real PostgreSQL server ------------------------------------------------------
+def _postgres_bin() -> Path | None:
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+    return found[-1].parent if found else None
+
+
+def _as_postgres(command: list[str]) -> list[str]:
+    """Root may not run the server: run the command as the ``postgres`` user."""
+    return (
+        ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else command
+    )
+
+
+@pytest.fixture(scope="module")
+def postgres_url() -> Iterator[str]:
+    """A throw-away PostgreSQL server on 127.0.0.1 (data in a temporary folder).
+
+    Skips when the Debian server binaries are missing, except under CI=true where
+    they must be there (scripts/install_system_deps.sh installs them).
+    """
+    bin_dir = _postgres_bin()
+    if bin_dir is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("PostgreSQL is required under CI: run install_system_deps.sh")
+        pytest.skip("Debian package postgresql is not installed")
+    # Not under pytest's tmp folder: it is private to root and the server runs as
+    # the postgres user.
+    root = Path(tempfile.mkdtemp(prefix="serving-pg-"))
+    if os.geteuid() == 0:
+        user = pwd.getpwnam("postgres")
+        os.chown(root, user.pw_uid, user.pw_gid)
+    data, port = root / "data", free_port()
+    quiet = {"capture_output": True, "timeout": 120}
+    try:
+        subprocess.run(
+            _as_postgres(
+                [str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres"]
+                + ["--auth=trust", "--encoding=UTF8", "--no-sync"]
+            ),
+            check=True,
+            **quiet,
+        )
+        options = (
+            f"-c listen_addresses=127.0.0.1 -c port={port} "
+            f"-c unix_socket_directories={root} -c fsync=off"
+        )
+        subprocess.run(
+            _as_postgres(
+                [str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(root / "log")]
+                + ["-o", options, "-w", "start"]
+            ),
+            check=True,
+            **quiet,
+        )
+        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
+    finally:
+        if (data / "postmaster.pid").exists():
+            subprocess.run(
+                _as_postgres(
+                    [str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "fast", "stop"]
+                ),
+                check=False,
+                capture_output=True,
+                timeout=60,
+            )
+        shutil.rmtree(root, ignore_errors=True)
