@@ -24,7 +24,7 @@ from tests.conftest import PROJECT_ROOT, latest_mlflow_run, run_kedro
 pytestmark = pytest.mark.slow
 
 REPORTING = Path("data/08_reporting")
-SIMULATED = Path("data/02_intermediate/drift_monitoring/simulated_batches")
+SIMULATED = Path("data/08_reporting/drift_simulated_batches")
 KINDS = {
     "feature_shift",
     "missing_values",

@@ -123,7 +123,11 @@ def _categorical_distribution(
         "p_value": p_value,
         "rank_z": json_float(rank.statistic) if rank else None,
         "rank_p": json_float(rank.p_value) if rank else None,
-        "psi": stats.psi(ref.counts, cur.counts, thresholds.psi_epsilon),
+        # No observed value on one side (e.g. an all-missing column): no effect size;
+        # the missing-share check speaks for it.
+        "psi": stats.psi(ref.counts, cur.counts, thresholds.psi_epsilon)
+        if tests
+        else None,
         "js": json_float(stats.js_distance(ref.counts, cur.counts)) if tests else None,
         "reference_share": dict(
             zip(ref.categories, map(json_float, stats.shares(ref.counts)), strict=True)
@@ -143,7 +147,7 @@ def _numeric_distribution(
             "test": None,
             "statistic": None,
             "p_value": None,
-            "psi": 0.0,
+            "psi": None,
             "js": None,
             "wasserstein": None,
             "reference_share": {},

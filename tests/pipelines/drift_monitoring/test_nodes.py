@@ -175,6 +175,7 @@ def test_all_missing_column_is_a_missing_values_alert(tiny_schema, thresholds):
     report = _drift(reference, current, tiny_schema, thresholds)
     level = next(c for c in report["columns"] if c["column"] == "level")
     assert level["test"] is None and level["p_value"] is None  # nothing to compare
+    assert level["psi"] is None and level["js"] is None
     assert level["missing"]["current"] == 1.0
     assert level["level"] == "drift"
     assert report["status"] == "drift"

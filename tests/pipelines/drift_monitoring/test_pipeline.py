@@ -35,7 +35,7 @@ REPORTS = {
     "rpt_drift_simulations",
     "rpt_drift_detection",
     "rpt_drift_metrics",
-    "int_drift_simulated_batches",
+    "rpt_drift_simulated_batches",
 }
 
 
@@ -126,7 +126,7 @@ def test_run_with_a_shifted_batch(tiny_schema):
     assert metrics["status_code"] == {"value": 2.0, "step": 0}
     assert metrics["retrain_recommended"] == {"value": 1.0, "step": 0}
     assert outputs["rpt_drift_detection"].load().empty  # no simulations with a batch
-    assert outputs["int_drift_simulated_batches"].load() == {}
+    assert outputs["rpt_drift_simulated_batches"].load() == {}
     assert "hours: distribution changed" in outputs["rpt_drift_html"].load()
 
 
@@ -143,7 +143,7 @@ def test_run_without_a_batch_simulates(tiny_schema):
     metrics = outputs["rpt_drift_metrics"].load()
     assert metrics["status_code"] == {"value": -2.0, "step": 0}
     assert [m["step"] for m in metrics["simulation.combined.detected"]] == [0, 100]
-    assert set(outputs["int_drift_simulated_batches"].load()) == set(table["kind"])
+    assert set(outputs["rpt_drift_simulated_batches"].load()) == set(table["kind"])
     assert "Simulated feature_shift" in outputs["rpt_drift_html"].load()
 
 

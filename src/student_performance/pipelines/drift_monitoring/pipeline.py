@@ -10,7 +10,7 @@ no model, so it runs in a fresh clone after data_processing):
     outputs: ``rpt_drift_report`` (JSON verdict, MLflow artifact), ``rpt_drift_html``
     (self-contained HTML, MLflow artifact), ``rpt_drift_simulations`` (JSON),
     ``rpt_drift_detection`` (detection vs intensity, CSV), ``rpt_drift_metrics``
-    (MLflow metrics ``drift.*``), ``int_drift_simulated_batches`` (one raw CSV per
+    (MLflow metrics ``drift.*``), ``rpt_drift_simulated_batches`` (one raw CSV per
     simulated kind); internal: ``drift_monitoring.int_current_batch`` and
     ``drift_monitoring.int_unseen_values`` (parquet)
 
@@ -77,7 +77,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                 outputs=[
                     "rpt_drift_detection",
                     "rpt_drift_simulations",
-                    "int_drift_simulated_batches",
+                    "rpt_drift_simulated_batches",
                 ],
                 name="simulate_drift",
             ),
@@ -102,7 +102,7 @@ def create_pipeline(**kwargs) -> Pipeline:
             "rpt_drift_simulations",
             "rpt_drift_detection",
             "rpt_drift_metrics",
-            "int_drift_simulated_batches",
+            "rpt_drift_simulated_batches",
         },
         parameters=SHARED_PARAMETERS,
     )
