@@ -12,7 +12,13 @@ PIP := $(BIN)/python -m pip --disable-pip-version-check
 # kedro-telemetry is installed with kedro: never let it reach the network.
 export KEDRO_DISABLE_TELEMETRY := 1
 
-.PHONY: help install system-deps run train rollback registry-status mlflow-ui benchmark test lint format clean
+.PHONY: help install system-deps run train rollback registry-status mlflow-ui mlflow-server viz jupyter docs benchmark test lint format clean
+
+VIZ_PORT ?= 4141
+JUPYTER_PORT ?= 8888
+MLFLOW_SERVER_PORT ?= 5001
+# Jupyter refuses to run as root without this flag.
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -44,6 +50,19 @@ registry-status: install ## Show which model versions are champion and challenge
 mlflow-ui: install ## Browse the embedded MLflow store on http://127.0.0.1:5000
 	$(BIN)/mlflow ui --backend-store-uri sqlite:///$(CURDIR)/mlflow.db --host 127.0.0.1 --port 5000
 
+mlflow-server: install ## A real MLflow tracking server for --env prod on http://127.0.0.1:5001 (store in mlflow_server/)
+	MLFLOW_SERVER_PORT=$(MLFLOW_SERVER_PORT) bash scripts/mlflow_server.sh
+
+viz: install ## Browse the pipelines in kedro-viz on http://127.0.0.1:4141 (ENV=prod etc. for another conf env)
+	$(BIN)/kedro viz run --host 127.0.0.1 --port $(VIZ_PORT) --no-browser $(if $(ENV),--env $(ENV),)
+
+jupyter: install ## JupyterLab with the project loaded (kedro jupyter lab) on http://127.0.0.1:8888; notebooks/
+	$(BIN)/kedro jupyter lab $(if $(ENV),--env $(ENV),) --ip 127.0.0.1 --port $(JUPYTER_PORT) --no-browser $(ALLOW_ROOT)
+
+docs: install ## Build the documentation site into docs/build/html (warnings are errors)
+	$(BIN)/sphinx-build -W --keep-going -q -b html docs/source docs/build/html
+	@echo "docs: open docs/build/html/index.html"
+
 benchmark: install ## Time the pipelines against their bare floors (prints ratios)
 	$(BIN)/kedro run --pipelines data_processing
 	$(BIN)/python benchmarks/training_benchmark.py
@@ -52,13 +71,13 @@ test: install system-deps ## Run the whole test suite
 	$(BIN)/pytest
 
 lint: install ## ruff check and ruff format --check
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks notebooks docs/source
+	$(BIN)/ruff format --check src tests benchmarks notebooks docs/source
 
 format: install ## Apply ruff's fixes and formatting
-	$(BIN)/ruff check --fix src tests benchmarks
-	$(BIN)/ruff format src tests benchmarks
+	$(BIN)/ruff check --fix src tests benchmarks notebooks docs/source
+	$(BIN)/ruff format src tests benchmarks notebooks docs/source
 
 clean: ## Remove generated data, reports, the MLflow store and caches (keeps .venv)
 	find data -mindepth 2 -type f ! -name .gitkeep ! -path 'data/01_raw/*' -delete
-	rm -rf mlruns mlartifacts mlflow.db build .viz .pytest_cache .ruff_cache
+	rm -rf mlruns mlartifacts mlflow.db mlflow_server build .viz docs/build docs/source/generated .pytest_cache .ruff_cache
