@@ -15,11 +15,13 @@ from plotly.offline import get_plotlyjs
 from pydantic import ValidationError
 from sklearn.metrics import mutual_info_score
 
+from student_performance.pipelines.eda_reporting._stats import (
+    cramers_v,
+    mutual_information,
+)
 from student_performance.pipelines.eda_reporting.nodes import (
     AssociationParams,
     FindingsThresholds,
-    _cramers_v,
-    _mutual_information,
     build_association_metrics,
     compute_association_matrix,
     plot_association_heatmap,
@@ -39,7 +41,7 @@ from student_performance.pipelines.eda_reporting.nodes import (
 
 
 def test_cramers_v_is_zero_for_independent_columns():
-    assert _cramers_v(np.array([[10.0, 10.0], [10.0, 10.0]])) == 0.0
+    assert cramers_v(np.array([[10.0, 10.0], [10.0, 10.0]])) == 0.0
 
 
 def test_cramers_v_applies_bergsma_bias_correction():
@@ -52,19 +54,19 @@ def test_cramers_v_applies_bergsma_bias_correction():
     cols_corr = cols - (cols - 1) ** 2 / (n - 1)
     expected = math.sqrt(phi2_corr / min(rows_corr - 1, cols_corr - 1))
     uncorrected = math.sqrt(phi2 / min(rows - 1, cols - 1))
-    assert _cramers_v(table) == pytest.approx(expected)
-    assert _cramers_v(table) < uncorrected
+    assert cramers_v(table) == pytest.approx(expected)
+    assert cramers_v(table) < uncorrected
 
 
 def test_cramers_v_is_undefined_for_a_constant_column():
-    assert math.isnan(_cramers_v(np.array([[5.0, 7.0]])))
+    assert math.isnan(cramers_v(np.array([[5.0, 7.0]])))
 
 
 def test_mutual_information_matches_scikit_learn():
     rng = np.random.default_rng(0)
     x, y = rng.integers(0, 3, 200), rng.integers(0, 4, 200)
     table = pd.crosstab(x, y).to_numpy(float)
-    assert _mutual_information(table) == pytest.approx(mutual_info_score(x, y))
+    assert mutual_information(table) == pytest.approx(mutual_info_score(x, y))
 
 
 # --- summarise_dataset / summarise_columns ---------------------------------------------
