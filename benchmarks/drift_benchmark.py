@@ -9,7 +9,12 @@ memory: the process's peak resident size (``resource.getrusage``) before and aft
 and the peak of Python/numpy allocations during one drift run (``tracemalloc``, in a
 separate untimed run: tracing slows allocation down).
 
-    .venv/bin/python benchmarks/drift_benchmark.py [--rows 1000000] [--runs 3]
+Then, unless ``--no-cli``, the whole command as a user types it: the batch written to a
+CSV, ``kedro run --pipelines drift_monitoring --params drift_batch=<csv>`` in a
+temporary copy of the project (CLI start-up, CSV read, the nodes, parquet and report
+writes, MLflow logging into a temporary store); its wall time and peak RSS.
+
+    .venv/bin/python benchmarks/drift_benchmark.py [--rows 1000000] [--runs 3] [--no-cli]
 
 The batch is drawn from the shipped messy file's own raw rows (odd case and spaces,
 missing tokens), with one column shifted and a few values the schema does not know, so
@@ -21,9 +26,13 @@ from __future__ import annotations
 import argparse
 import gc
 import logging
+import os
 import resource
+import shutil
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 import tracemalloc
 from pathlib import Path
@@ -94,14 +103,51 @@ def _drift(
     return time.perf_counter() - start, report
 
 
-def _peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
+def _peak_rss_mb(who: int = resource.RUSAGE_SELF) -> float:
+    return resource.getrusage(who).ru_maxrss / 1024  # kB on Linux
+
+
+def _cli(batch: pd.DataFrame, reference: pd.DataFrame) -> tuple[float, float, int]:
+    """Wall seconds and peak RSS (MB) of ``kedro run`` on the batch as a CSV file, in a
+    temporary project copy; and the CSV's size in bytes."""
+    with tempfile.TemporaryDirectory() as tmp:
+        project = Path(tmp)
+        shutil.copytree(
+            ROOT / "conf", project / "conf", ignore=shutil.ignore_patterns("local")
+        )
+        (project / "conf/local").mkdir()
+        (project / "src").mkdir()  # Kedro wants a source dir; the package is installed
+        shutil.copy(ROOT / "pyproject.toml", project)
+        (project / "data/01_raw").mkdir(parents=True)
+        shutil.copy(RAW, project / "data/01_raw")
+        (project / "data/03_primary").mkdir(parents=True)
+        reference.to_parquet(project / "data/03_primary/prm_students.parquet")
+        csv = project / "batch.csv"
+        batch.to_csv(csv, index=False)
+        environ = os.environ | {
+            "MLFLOW_TRACKING_URI": f"sqlite:///{project / 'mlflow.db'}",
+            "MLFLOW_ARTIFACT_ROOT": str(project / "mlartifacts"),
+            "KEDRO_DISABLE_TELEMETRY": "1",
+        }
+        kedro = Path(sys.executable).with_name("kedro")
+        command = [str(kedro), "run", "--pipelines", "drift_monitoring"]
+        start = time.perf_counter()
+        subprocess.run(
+            [*command, "--params", f"drift_batch={csv}"],
+            check=True,
+            cwd=project,
+            env=environ,
+            capture_output=True,
+        )
+        wall = time.perf_counter() - start
+        return wall, _peak_rss_mb(resource.RUSAGE_CHILDREN), csv.stat().st_size
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--no-cli", action="store_true", help="skip the kedro run")
     args = parser.parse_args()
     logging.getLogger("student_performance").setLevel(logging.ERROR)  # one alert x runs
     out = sys.stdout
@@ -150,6 +196,13 @@ def main() -> None:
     for alert in report["alerts"]:
         out.write(f"  - [{alert['level']}] {alert['message']}\n")
     worst = max(drifts)
+    if not args.no_cli:
+        wall, rss, size = _cli(batch, reference)
+        out.write(
+            f"kedro run --pipelines drift_monitoring on the batch as a CSV "
+            f"({size / 1e6:.0f} MB): wall {wall:.1f} s, peak RSS {rss:.0f} MB\n"
+        )
+        worst = max(worst, wall)
     if worst > BUDGET_SECONDS:
         sys.exit(f"over budget: {worst:.1f} s > {BUDGET_SECONDS:.0f} s")
 
