@@ -74,6 +74,8 @@ function showAnswer(answer, classes) {
     row.appendChild(cell);
     body.appendChild(row);
   }
+  const best = classes.reduce((a, b) => (answer.probabilities[b] > answer.probabilities[a] ? b : a));
+  document.getElementById("rule-note").hidden = best === answer.prediction;
   document.getElementById("answered-by").textContent =
     "Answered by " + answer.model_name + " v" + answer.model_version +
     " - request " + answer.request_id;

@@ -1,0 +1,196 @@
+"""The service in a real uvicorn process on 127.0.0.1: load with a reload in the
+middle, the page in headless Chromium, limits over real sockets, graceful shutdown.
+
+The last test stops the server (SIGTERM) to check that shutdown writes the log; it
+stays last in this module.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from collections import Counter
+
+import httpx
+import pytest
+from sqlalchemy import create_engine, text
+
+from tests.serving.conftest import ADMIN_KEY, register_new_champion
+
+logger = logging.getLogger(__name__)
+
+CLIENTS, DURATION_S, RELOAD_AT_S = 8, 20.0, 8.0
+
+
+def _predicted_total(server_url: str) -> float:
+    body = httpx.get(f"{server_url}/metrics").text
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in body.splitlines()
+        if line.startswith("serving_predictions_total{")
+    )
+
+
+def _client_loop(
+    url: str, index: int, records: list[dict], stop: threading.Event, out: list
+) -> None:
+    """Post records until told to stop; note status and the version that answered."""
+    with httpx.Client(base_url=url, timeout=30) as client:
+        k = index
+        while not stop.is_set():
+            k += CLIENTS
+            try:
+                if k % 10 == 0:
+                    batch = records[k % 600 : k % 600 + 5]
+                    response = client.post("/predict/batch", json={"records": batch})
+                else:
+                    response = client.post("/predict", json=records[k % len(records)])
+                body = response.json()
+                out.append(
+                    (
+                        response.status_code,
+                        response.headers.get("X-Model-Version"),
+                        body.get("model_version"),
+                    )
+                )
+            except httpx.HTTPError as err:  # counted as a failure below
+                out.append((0, None, repr(err)))
+
+
+@pytest.mark.slow
+def test_concurrent_clients_see_no_failure_across_a_reload(
+    uvicorn_server, serving_model_name, raw_records
+):
+    url = uvicorn_server.url
+    old = httpx.get(f"{url}/health").json()["model_version"]
+    stop = threading.Event()
+    seen: list[list] = [[] for _ in range(CLIENTS)]
+    threads = [
+        threading.Thread(target=_client_loop, args=(url, i, raw_records, stop, seen[i]))
+        for i in range(CLIENTS)
+    ]
+    start = time.monotonic()
+    for thread in threads:
+        thread.start()
+    time.sleep(RELOAD_AT_S)
+    new = register_new_champion(serving_model_name)
+    reload_start = time.monotonic()
+    reload = httpx.post(
+        f"{url}/admin/reload", headers={"X-API-Key": ADMIN_KEY}, timeout=120
+    )
+    reload_s = time.monotonic() - reload_start
+    time.sleep(max(0.0, DURATION_S - (time.monotonic() - start)))
+    stop.set()
+    for thread in threads:
+        thread.join(60)
+    elapsed = time.monotonic() - start
+
+    answers = [a for client in seen for a in client]
+    failures = [a for a in answers if a[0] != 200]
+    versions = Counter(a[1] for a in answers)
+    logger.info(
+        "Load: %d requests in %.1f s (%.0f/s) by %d clients, %d failed, versions %s, "
+        "reload %.2f s",
+        len(answers),
+        elapsed,
+        len(answers) / elapsed,
+        CLIENTS,
+        len(failures),
+        dict(versions),
+        reload_s,
+    )
+    assert reload.status_code == 200, reload.text
+    assert reload.json()["model_version"] == new != old
+    assert not failures, failures[:5]
+    assert set(versions) == {old, new}
+    assert all(header == body for _, header, body in answers)
+    for client in seen:  # atomic swap: once a client saw the new model, never the old
+        order = [version for _, version, _ in client]
+        first_new = order.index(new) if new in order else len(order)
+        assert set(order[first_new:]) <= {new}
+    assert len(answers) > CLIENTS * 100
+
+
+def test_limits_hold_over_real_sockets(uvicorn_server):
+    url = uvicorn_server.url
+
+    declared = httpx.post(f"{url}/predict", content=b" " * 1_100_000)
+
+    def chunks():
+        for _ in range(40):
+            yield b" " * 50_000
+
+    streamed = httpx.post(f"{url}/predict/batch", content=chunks())
+    after = httpx.post(f"{url}/predict", json={"Gender": "male"})
+    bad = httpx.post(f"{url}/predict", json={"Gender": "robot"})
+    assert declared.status_code == 413
+    assert streamed.status_code == 413
+    assert after.status_code == 200
+    assert bad.status_code == 422 and bad.json()["detail"][0]["field"] == "Gender"
+
+
+def _fill(page, record: dict) -> None:
+    for name, value in record.items():
+        page.select_option(f'select[name="{name}"]', value)
+
+
+@pytest.mark.browser
+def test_page_form_predicts_and_shows_probabilities(uvicorn_server, offline_page):
+    url, page = uvicorn_server.url, offline_page
+    record = {
+        "Gender": "female",
+        "Caste": "General",
+        "coaching": "WA",
+        "time": "THREE",
+        "Class_ten_education": "CBSE",
+        "twelve_education": "CBSE",
+        "medium": "ENGLISH",
+        "Class_ X_Percentage": "Excellent",
+        "Class_XII_Percentage": "Vg",
+        "Father_occupation": "ENGINEER",
+        "Mother_occupation": "SCHOOL_TEACHER",
+    }
+
+    page.goto(f"{url}/")
+    page.wait_for_selector("body[data-ready=true]", timeout=15_000)
+    _fill(page, record)
+    page.click("#submit")
+    page.wait_for_selector("#result:not([hidden])", timeout=15_000)
+    page.screenshot(path="/tmp/serving_page.png", full_page=True)
+
+    expected = httpx.post(f"{url}/predict", json=record).json()
+    assert page.text_content("#predicted-class") == expected["prediction"]
+    shown = {
+        row.get_attribute("data-class"): float(
+            row.query_selector("td.value").text_content().rstrip(" %")
+        )
+        for row in page.query_selector_all("#probabilities tbody tr")
+    }
+    assert shown == pytest.approx(
+        {c: 100 * p for c, p in expected["probabilities"].items()}, abs=0.051
+    )
+    assert f"v{expected['model_version']}" in page.text_content("#answered-by")
+    assert page.locator("select").count() == len(record)
+    assert not page.blocked and not page.console_errors
+
+
+def test_sigterm_writes_every_answered_prediction_to_the_log(uvicorn_server):
+    url = uvicorn_server.url
+    for _ in range(5):
+        httpx.post(f"{url}/predict", json={"Caste": "SC"})
+    predicted = _predicted_total(url)
+
+    code = uvicorn_server.stop()
+
+    engine = create_engine(uvicorn_server.log_url)
+    with engine.connect() as connection:
+        logged = connection.execute(
+            text("SELECT COUNT(*) FROM prediction_log")
+        ).scalar()
+    engine.dispose()
+    # uvicorn shuts down gracefully, then re-raises the signal it caught
+    assert code in {0, -signal.SIGTERM}
+    assert "Application shutdown complete" in uvicorn_server.output.read_text()
+    assert logged == predicted
