@@ -175,11 +175,18 @@ def _numeric_distribution(
     }
 
 
-def _missing_change(ref: ColumnProfile, cur: ColumnProfile) -> dict[str, Any]:
-    """Missing shares and a one-sided test that the batch's share went up."""
-    test = stats.increase_test(ref.missing, ref.n_rows, cur.missing, cur.n_rows)
+def _missing_change(
+    ref: ColumnProfile, cur: ColumnProfile, not_allowed: int
+) -> dict[str, Any]:
+    """Missing shares and a one-sided test that the batch's share went up.
+
+    Values the schema does not allow are NA in the typed batch but were not missing:
+    they are the unseen check's, so ``not_allowed`` of them are not counted here.
+    """
+    missing = max(cur.missing - not_allowed, 0)
+    test = stats.increase_test(ref.missing, ref.n_rows, missing, cur.n_rows)
     ref_share = ref.missing / ref.n_rows if ref.n_rows else 0.0
-    cur_share = cur.missing / cur.n_rows if cur.n_rows else 0.0
+    cur_share = missing / cur.n_rows if cur.n_rows else 0.0
     return {
         "reference": json_float(ref_share),
         "current": json_float(cur_share),
@@ -239,7 +246,7 @@ def compare_column(
         **distribution,
         "n_reference": ref.n_rows - ref.missing,
         "n_current": cur.n_rows - cur.missing,
-        "missing": _missing_change(ref, cur),
+        "missing": _missing_change(ref, cur, sum(raw_unseen.values())),
         "unseen": _unseen(ref, cur, raw_unseen),
     }
 

@@ -193,7 +193,9 @@ def test_unseen_categories_are_counted_and_alerted(tiny_schema, thresholds):
     assert sport["unseen"]["share"] == pytest.approx(10 / 60, abs=1e-6)
     assert sport["unseen"]["values"] == sport["unseen"]["not_allowed"] == {"MAYBE": 10}
     assert sport["level"] == "drift"
-    assert any(a["kind"] == "unseen_values" for a in report["alerts"])
+    # Not allowed is not missing: one alert, from the unseen check.
+    assert sport["missing"]["current"] == 0.0
+    assert [a["kind"] for a in report["alerts"]] == ["unseen_values"]
 
 
 def test_allowed_category_absent_from_reference_is_unseen(tiny_schema, thresholds):
