@@ -110,10 +110,10 @@ def test_build_shows_the_mlflow_datasets_with_previews(viz_build):
 
 @pytest.mark.xfail(
     strict=True,
-    reason="kedro-viz disables its layer bands when layers form a cycle: "
-    "int_drift_simulated_batches (intermediate) is made from prm_students (primary), "
-    "model_selected_config (models) from rpt_cv_folds (reporting). Fix the catalog "
-    "layers, then remove this marker.",
+    reason="kedro-viz disables its layer bands when layers form a cycle: in modelling "
+    "and training, model_selected_config (layer models) is made from rpt_cv_folds "
+    "(layer reporting), and models feed reporting. Fix the catalog layers, then "
+    "remove this marker.",
 )
 def test_layers_can_be_drawn_in_every_pipeline(viz_build):
     for pipeline in _api(viz_build, "main")["pipelines"]:
