@@ -209,3 +209,22 @@ def test_prod_thresholds_are_stricter(project_copy):
         prod["drift_monitoring"]["simulations"]
         == base["drift_monitoring"]["simulations"]
     )
+
+
+def test_prod_prediction_log_needs_its_database_url(project_copy, monkeypatch):
+    """The service (student_performance.serving) on prod: the tracking server of
+    MLFLOW_TRACKING_URI, and the prediction log only in the database named by
+    PREDICTION_LOG_URL (base falls back to an SQLite file in the project)."""
+    from student_performance.serving.config import load_settings  # noqa: PLC0415
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:5999")
+    prod = load_settings(project_copy, env="prod")
+    assert prod.tracking_uri == "http://127.0.0.1:5999"
+    variable = prod.prediction_log.url_env
+    with pytest.raises(RuntimeError, match=variable):
+        prod.prediction_log_url(environ={})
+    url = "postgresql+psycopg://user:secret@127.0.0.1:5432/predictions"
+    assert prod.prediction_log_url(environ={variable: url}) == url
+
+    base = load_settings(project_copy, env=None)
+    assert base.prediction_log_url(environ={}).startswith(f"sqlite:///{project_copy}")
