@@ -63,6 +63,10 @@ docs: install ## Build the documentation site into docs/build/html (warnings are
 	$(BIN)/sphinx-build -W --keep-going -q -b html docs/source docs/build/html
 	@echo "docs: open docs/build/html/index.html"
 
+.PHONY: serve
+serve: install ## Serve the registry's champion on http://127.0.0.1:8000 (uvicorn; README "Serving")
+	$(BIN)/python -m student_performance.serving $(if $(ENV),--env $(ENV),)
+
 benchmark: install ## Time the pipelines against their bare floors (prints ratios)
 	$(BIN)/kedro run --pipelines data_processing
 	$(BIN)/python benchmarks/training_benchmark.py
