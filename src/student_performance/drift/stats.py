@@ -108,7 +108,7 @@ def chi2_homogeneity(
     sim_cur = rng.multivariate_hypergeometric(total, int(cur.sum()), size=n_samples)
     simulated = _chi2_statistics(total - sim_cur, sim_cur, total)
     exceed = np.count_nonzero(simulated >= observed * (1 - 1e-9))
-    return TestResult(observed, (exceed + 1) / (n_samples + 1), "chi2_monte_carlo")
+    return TestResult(observed, float(exceed + 1) / (n_samples + 1), "chi2_monte_carlo")
 
 
 def rank_test(reference: np.ndarray, current: np.ndarray) -> TestResult | None:

@@ -80,9 +80,9 @@ def test_false_alarms_when_the_batch_comes_from_the_reference_rows(
     assert rates.get("ok", 0.0) >= 0.90, rates.to_dict()
 
 
-def _shift_one_feature(reference, current, name, target_psi, rng):
+def _shift_one_feature(reference, current, name, target_psi, schema, rng):
     """Move mass in ``current[name]`` so its PSI against ``reference`` is ~target."""
-    counts = profile_frame(reference[[name]], _SCHEMA)[name].counts
+    counts = profile_frame(reference[[name]], schema)[name].counts
     destination = destination_category(counts)
     s = mixing_for_psi(counts, destination, target_psi)
     move = current[name].notna().to_numpy() & (rng.random(len(current)) < s)
@@ -91,13 +91,8 @@ def _shift_one_feature(reference, current, name, target_psi, rng):
     )
 
 
-_SCHEMA = None
-
-
 def test_power_for_a_moderate_shift_of_one_feature(primary_table, dataset_schema):
     """PSI 0.25 injected into one feature (each feature in turn), 110 seeds."""
-    global _SCHEMA  # noqa: PLW0603 - the helper above reads the schema
-    _SCHEMA = dataset_schema
     features = dataset_schema.feature_names
     pairs, shifted = [], []
     for seed in range(110):
@@ -105,7 +100,10 @@ def test_power_for_a_moderate_shift_of_one_feature(primary_table, dataset_schema
         name = features[seed % len(features)]
         rng = np.random.default_rng(seed)
         pairs.append(
-            (reference, _shift_one_feature(reference, current, name, 0.25, rng))
+            (
+                reference,
+                _shift_one_feature(reference, current, name, 0.25, dataset_schema, rng),
+            )
         )
         shifted.append(name)
     reports = _reports(pairs, dataset_schema)
