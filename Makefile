@@ -67,9 +67,14 @@ docs: install ## Build the documentation site into docs/build/html (warnings are
 serve: install ## Serve the registry's champion on http://127.0.0.1:8000 (uvicorn; README "Serving")
 	$(BIN)/python -m student_performance.serving $(if $(ENV),--env $(ENV),)
 
+.PHONY: monitor
+monitor: install ## Check a batch for drift, retrain when recommended: make monitor BATCH=path/to/batch.csv
+	bash scripts/monitor_and_retrain.sh $(BATCH)
+
 benchmark: install ## Time the pipelines against their bare floors (prints ratios)
 	$(BIN)/kedro run --pipelines data_processing
 	$(BIN)/python benchmarks/training_benchmark.py
+	$(BIN)/python benchmarks/drift_benchmark.py
 
 test: install system-deps ## Run the whole test suite
 	$(BIN)/pytest

@@ -136,7 +136,7 @@ def test_test_env_shrinks_only_the_search(project_copy):
 @pytest.mark.slow
 def test_test_env_training_run_used_the_small_search(trained_project):
     """The session's `kedro run --pipelines training --env test` (conftest)."""
-    folds = pd.read_csv(trained_project / "data/08_reporting/cv_folds.csv")
+    folds = pd.read_csv(trained_project / "data/06_models/cv_folds.csv")
     test = load_config(trained_project, "test", "parameters")["modelling"]["cv"]
     per_candidate = folds.groupby("candidate").size()
     assert set(per_candidate) == {test["n_splits"] * test["n_repeats"]}

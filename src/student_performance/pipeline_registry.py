@@ -7,9 +7,10 @@ from kedro.pipeline import Pipeline
 
 # Not part of `kedro run` without --pipelines: `training` is the PipelineML that logs
 # and registers the bundled model (adding it to another pipeline would turn it into a
-# plain pipeline that logs no model), and `modelling` alone is its model half, so that
-# every registered model comes through `training`.
-_NOT_IN_DEFAULT = {"training", "modelling"}
+# plain pipeline that logs no model), `modelling` alone is its model half, so that
+# every registered model comes through `training`, and `drift_monitoring_model` needs
+# a trained model, which a fresh clone does not have.
+_NOT_IN_DEFAULT = {"training", "modelling", "drift_monitoring_model"}
 
 
 def register_pipelines() -> dict[str, Pipeline]:

@@ -172,14 +172,14 @@ def _better(metric: str) -> bool:
 
 
 def summarise_candidates(
-    rpt_cv_folds: pd.DataFrame,
+    model_cv_folds: pd.DataFrame,
     candidates: dict[str, dict[str, Any]],
     selection: dict[str, Any],
 ) -> tuple[pd.DataFrame, dict[str, Any], dict[str, dict[str, float]]]:
     """Pick each candidate's best configuration and the overall winner.
 
     Args:
-        rpt_cv_folds: Output of ``evaluate_candidates``.
+        model_cv_folds: Output of ``evaluate_candidates``.
         candidates: The candidate specs (``estimator``, ``ordinal_as``).
         selection: ``primary_metric``.
 
@@ -191,7 +191,7 @@ def summarise_candidates(
     primary = selection["primary_metric"]
     if primary not in METRICS:
         raise ValueError(f"primary_metric {primary!r} is not one of {METRICS}")
-    grouped = rpt_cv_folds.groupby(["candidate", "config", "params"], sort=False)[
+    grouped = model_cv_folds.groupby(["candidate", "config", "params"], sort=False)[
         list(METRICS)
     ]
     stats = (

@@ -6,7 +6,7 @@ Contract (names outside the ``modelling`` namespace):
     outputs: ``model_selected`` (06_models, pickled ``OrderedClassifier``),
         ``model_dataset_schema`` (06_models, the schema it was trained with),
         ``mi_development`` / ``mi_holdout``, ``mi_raw_rows_example`` (the bundled
-        model's input example), ``rpt_cv_folds``, ``rpt_cv_summary``,
+        model's input example), ``model_cv_folds``, ``rpt_cv_summary``,
         ``rpt_candidate_metrics``, ``rpt_selected_model_metrics``,
         ``rpt_selected_metrics``, ``rpt_classification_report``,
         ``rpt_confusion_matrix``, ``rpt_feature_importance``,
@@ -47,7 +47,7 @@ _BOUNDARY_OUTPUTS = {
     "model_dataset_schema",
     "feat_inference_features",
     "rpt_holdout_metrics",
-    "rpt_cv_folds",
+    "model_cv_folds",
     "rpt_cv_summary",
     "rpt_candidate_metrics",
     "rpt_selected_model_metrics",
@@ -77,12 +77,12 @@ def _training_nodes() -> list[Node]:
                 "params:candidates",
                 "params:cv",
             ],
-            outputs="rpt_cv_folds",
+            outputs="model_cv_folds",
             name="evaluate_candidates",
         ),
         Node(
             summarise_candidates,
-            inputs=["rpt_cv_folds", "params:candidates", "params:selection"],
+            inputs=["model_cv_folds", "params:candidates", "params:selection"],
             outputs=[
                 "rpt_cv_summary",
                 "model_selected_config",
