@@ -38,6 +38,26 @@ ADMIN_KEY = "test-admin-key-0123456789"
 _SERVER_START_TIMEOUT_S = 90
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Hypothesis' cache (local constants, Unicode tables) in a temporary folder.
+
+    Hypothesis writes it while test modules are collected, before any fixture runs,
+    into ``./.hypothesis`` by default; the serving tests use Hypothesis with
+    ``database=None``, so nothing of value is lost when the folder goes.
+    """
+    from hypothesis import configuration  # noqa: PLC0415
+
+    previous = getattr(configuration, "__hypothesis_home_directory", None)
+    home = Path(tempfile.mkdtemp(prefix="hypothesis-"))
+    configuration.set_hypothesis_home_dir(home)
+
+    def restore() -> None:
+        configuration.set_hypothesis_home_dir(previous)
+        shutil.rmtree(home, ignore_errors=True)
+
+    config.add_cleanup(restore)
+
+
 def free_port() -> int:
     """A TCP port nobody listens on now, on 127.0.0.1."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
