@@ -21,7 +21,7 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from functools import partial
@@ -108,7 +108,9 @@ class _InvalidRequestError(Exception):
         self.detail = detail
 
 
-def _error_response(status: int, detail: Any, headers: dict[str, str] | None = None):
+def _error_response(
+    status: int, detail: Any, headers: dict[str, str] | None = None
+) -> JSONResponse:
     return JSONResponse(
         {"detail": json_safe(detail)}, status_code=status, headers=headers
     )
@@ -124,6 +126,8 @@ class RequestGuard:
         app: The wrapped ASGI app.
         metrics: Where request counts and latencies go.
         max_body_bytes: The largest accepted body.
+        paths: The app's route paths: requests refused before routing (413) are
+            counted under their path when it is one of these, else under ``other``.
     """
 
     def __init__(
@@ -407,7 +411,7 @@ def create_app(
     state = ServiceState(settings, bundle, loader, log, metrics)
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI):
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         log.start()
         yield
         await anyio.to_thread.run_sync(log.close)
