@@ -23,6 +23,7 @@ from kedro.framework.startup import bootstrap_project
 import student_performance.settings as project_settings
 from student_performance.drift.settings import DriftThresholds, PerformanceSettings
 from tests.conftest import run_kedro
+from tests.e2e.background import restored_mlflow_uris
 
 QUALITY_REPORT = "data/08_reporting/data_quality_report.json"
 
@@ -40,10 +41,8 @@ def load_config(project: Path, env: str | None, key: str) -> dict:
 @pytest.fixture
 def restore_mlflow_uris():
     """kedro-mlflow sets MLflow's global URIs: give later tests back the session's."""
-    tracking, registry = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
-    yield
-    mlflow.set_tracking_uri(tracking)
-    mlflow.set_registry_uri(registry)
+    with restored_mlflow_uris():
+        yield
 
 
 # --- base ------------------------------------------------------------------------

@@ -1,6 +1,9 @@
-"""Servers that tests start: a free loopback port, a process group of its own, a poll
+"""Helpers of the end-to-end tests.
+
+Servers that tests start: a free loopback port, a process group of its own, a poll
 until it answers, and a teardown that stops the whole group (kedro viz run and mlflow
-server both leave children alive when only their parent is killed).
+server both leave children alive when only their parent is killed). And MLflow's
+process-wide URIs, put back after a test that points them elsewhere.
 """
 
 from __future__ import annotations
@@ -79,6 +82,35 @@ def stop_process_group(process: subprocess.Popen, grace: float = 10.0) -> None:
         except ProcessLookupError:
             break
         time.sleep(0.1)
+
+
+_MLFLOW_VARIABLES = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
+
+
+@contextlib.contextmanager
+def restored_mlflow_uris() -> Iterator[None]:
+    """Put MLflow's tracking and registry URIs back as they were, on exit.
+
+    ``mlflow.set_tracking_uri`` / ``set_registry_uri`` (called by kedro-mlflow for
+    every session) also export ``MLFLOW_TRACKING_URI`` / ``MLFLOW_REGISTRY_URI`` for
+    subprocesses, and ``set_registry_uri(None)`` does not remove the variable: a
+    registry URI set by one test would otherwise send later registrations to its
+    store. MLflow has no public "unset", hence its module globals here.
+    """
+    from mlflow.tracking._model_registry import utils as registry  # noqa: PLC0415
+    from mlflow.tracking._tracking_service import utils as tracking  # noqa: PLC0415
+
+    saved_globals = (tracking._tracking_uri, registry._registry_uri)  # noqa: SLF001
+    saved_environ = {name: os.environ.get(name) for name in _MLFLOW_VARIABLES}
+    try:
+        yield
+    finally:
+        tracking._tracking_uri, registry._registry_uri = saved_globals  # noqa: SLF001
+        for name, value in saved_environ.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 @contextlib.contextmanager

@@ -25,7 +25,13 @@ from tests.conftest import (
     registered_model_name,
     run_kedro,
 )
-from tests.e2e.background import LOOPBACK, free_port, process_group, wait_for_http
+from tests.e2e.background import (
+    LOOPBACK,
+    free_port,
+    process_group,
+    restored_mlflow_uris,
+    wait_for_http,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -59,15 +65,10 @@ def prod_run(mlflow_server, tmp_path_factory):
         PROJECT_ROOT / "conf/test/parameters_modelling.yml",
         project / "conf/prod/parameters_modelling.yml",
     )
-    tracking, registry = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
-    with pytest.MonkeyPatch.context() as mp:
+    with restored_mlflow_uris(), pytest.MonkeyPatch.context() as mp:
         mp.setenv("MLFLOW_TRACKING_URI", mlflow_server.uri)
         mp.delenv("MLFLOW_ARTIFACT_ROOT")  # prod must not need it
-        try:
-            run_kedro(project, ["training"], env="prod")
-        finally:
-            mlflow.set_tracking_uri(tracking)
-            mlflow.set_registry_uri(registry)
+        run_kedro(project, ["training"], env="prod")
     client = mlflow.MlflowClient(
         tracking_uri=mlflow_server.uri, registry_uri=mlflow_server.uri
     )
@@ -126,14 +127,10 @@ def test_the_model_is_registered_and_gated_with_prod_tolerance(prod_run):
 def test_the_champion_loads_from_the_server_and_predicts_raw_rows(prod_run):
     """As a serving process would: models:/<name>@champion, downloaded from the server."""
     name = registered_model_name(prod_run.project)
-    tracking, registry = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
-    mlflow.set_tracking_uri(prod_run.server.uri)
-    mlflow.set_registry_uri(prod_run.server.uri)
-    try:
+    with restored_mlflow_uris():
+        mlflow.set_tracking_uri(prod_run.server.uri)
+        mlflow.set_registry_uri(prod_run.server.uri)
         model = mlflow.pyfunc.load_model(f"models:/{name}@champion")
-    finally:
-        mlflow.set_tracking_uri(tracking)
-        mlflow.set_registry_uri(registry)
     raw = pd.read_csv(
         prod_run.project / "data/05_model_input/raw_rows_example.csv",
         dtype="string",
