@@ -121,12 +121,37 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
 
 
 # --- pages ---------------------------------------------------------------------------
+_LINK = re.compile(r"\[([^\]]+)\]\(([^)\s]+)\)")
+
+
+def _rewrite_links(text: str, base: Path) -> str:
+    """A README's relative links, made valid on the site: a link to another
+    pipeline's README goes to that pipeline's page, a link to any other project file
+    becomes its path (the site does not carry the files)."""
+
+    def replace(match: re.Match) -> str:
+        label, target = match.group(1), match.group(2)
+        if re.match(r"^[a-z]+:|^#", target):
+            return match.group(0)
+        path = (base / target.split("#")[0]).resolve()
+        pipelines_dir = PROJECT / "src" / PACKAGE / "pipelines"
+        if path.name == "README.md" and path.parent.parent == pipelines_dir:
+            return f"[{label}]({path.parent.name}.md)"
+        try:
+            shown = path.relative_to(PROJECT).as_posix()
+        except ValueError:
+            shown = target
+        return label if label.strip("`") == shown else f"{label} (`{shown}`)"
+
+    return _LINK.sub(replace, text)
+
+
 def pipeline_page(name: str, pipeline: Any, entries: dict[str, dict]) -> str:
     """The pipeline's own README (or module docstring) and its generated contract."""
     readme = PROJECT / "src" / PACKAGE / "pipelines" / name / "README.md"
     if readme.exists():
-        rel = Path("../../../..") / readme.relative_to(PROJECT)
-        text = f"```{{include}} {rel.as_posix()}\n```\n"
+        text = _rewrite_links(readme.read_text(), readme.parent)
+        text += f"\n*From `{readme.relative_to(PROJECT).as_posix()}`.*\n"
     else:
         text = (
             f"# {name}\n\n"
@@ -257,11 +282,12 @@ def make_targets_page() -> str:
 class _Box:
     key: str
     label: str
-    kind: str  # pipeline | dataset | service
+    kind: str  # pipeline | dataset | service | waypoint
     sub: str = ""
     rank: int = 0
-    x: float = 0.0
-    y: float = 0.0
+    x: float = 0.0  # centre
+    y: float = 0.0  # top
+    width: float = 0.0
 
 
 _STYLE = {
@@ -274,48 +300,40 @@ _STYLE = {
 def architecture_graph(
     pipelines: dict[str, Any], entries: dict[str, dict]
 ) -> tuple[dict[str, _Box], list[tuple[str, str, str]]]:
-    """Boxes and edges: the pipelines, the datasets they exchange, MLflow."""
+    """Boxes and edges: the pipelines, the datasets they exchange, the registry."""
     own = {
         name: p
         for name, p in sorted(pipelines.items())
         if name not in COMPOSITES and p.nodes
     }
     produced = {name: set(p.all_outputs()) for name, p in own.items()}
-    consumed = {name: set(p.inputs()) for name, p in own.items()}
-    boxes: dict[str, _Box] = {
-        name: _Box(name, name, "pipeline", f"{len(p.nodes)} nodes")
-        for name, p in own.items()
-    }
+    boxes: dict[str, _Box] = {}
+    for name, pipeline in own.items():
+        tracked = any(
+            "Mlflow" in describe_dataset(d, entries)["type"]
+            for d in produced[name]
+            if "." not in d
+        )
+        sub = f"{len(pipeline.nodes)} nodes" + (" · MLflow" if tracked else "")
+        boxes[name] = _Box(name, name, "pipeline", sub)
     edges: list[tuple[str, str, str]] = []
-    every_output = set().union(*produced.values())
-    for name in own:
-        for dataset in sorted(consumed[name]):
+    for name, pipeline in own.items():
+        for dataset in sorted(pipeline.inputs()):
             if dataset.startswith("params:"):
                 continue
             producers = [p for p in own if dataset in produced[p] and p != name]
-            if not producers and dataset in every_output:
+            # a dataset made inside this very pipeline family is not a boundary
+            if any(dataset in own[p].inputs() for p in producers):
                 continue
             layer = describe_dataset(dataset, entries)["layer"]
             boxes.setdefault(dataset, _Box(dataset, dataset, "dataset", layer))
             edges.append((dataset, name, ""))
             edges += [(p, dataset, "") for p in producers]
-    tracked = [
-        name
-        for name in own
-        if any(
-            "Mlflow" in describe_dataset(d, entries)["type"]
-            for d in produced[name]
-            if "." not in d
-        )
-    ]
-    boxes["mlflow"] = _Box("mlflow", "MLflow run", "service", "metrics, artifacts")
-    edges += [(name, "mlflow", "") for name in tracked]
-    if "training" in pipelines:
+    if "training" in pipelines and "modelling" in own:
         boxes["registry"] = _Box(
             "registry", "model registry", "service", "challenger / champion"
         )
-        source = "modelling" if "modelling" in own else "mlflow"
-        edges.append((source, "registry", "training"))
+        edges.append(("modelling", "registry", "training"))
     edges = list(dict.fromkeys(edges))
     _rank(boxes, edges)
     return boxes, edges
@@ -332,69 +350,109 @@ def _rank(boxes: dict[str, _Box], edges: list[tuple[str, str, str]]) -> None:
             return
 
 
-def architecture_svg(boxes: dict[str, _Box], edges: list[tuple[str, str, str]]) -> str:
-    """A top-to-bottom layered drawing; no Graphviz, no JavaScript."""
-    box_w, box_h, col_gap, row_h = 180, 46, 28, 92
+def _layout(
+    boxes: dict[str, _Box], edges: list[tuple[str, str, str]]
+) -> tuple[dict[str, _Box], list[tuple[list[str], str]], float, float]:
+    """Rows by rank; an edge spanning several ranks goes through waypoints that take
+    a slot in each row it crosses (so it never runs behind a box)."""
+    box_h, gap, row_h, margin = 46, 26, 96, 12
+    nodes = dict(boxes)
+    for box in nodes.values():
+        box.width = max(150, 7.4 * len(box.label) + 28)
+    routes: list[tuple[list[str], str]] = []
+    for src, dst, label in edges:
+        path = [src]
+        for rank in range(nodes[src].rank + 1, nodes[dst].rank):
+            key = f"~{src}>{dst}@{rank}"
+            nodes[key] = _Box(key, "", "waypoint", rank=rank, width=14)
+            path.append(key)
+        routes.append(([*path, dst], label))
+    parents: dict[str, list[str]] = {k: [] for k in nodes}
+    for path, _label in routes:
+        for a, b in zip(path, path[1:], strict=False):
+            parents[b].append(a)
     rows: dict[int, list[_Box]] = {}
-    for box in boxes.values():
+    for box in nodes.values():
         rows.setdefault(box.rank, []).append(box)
-    parents = {k: [s for s, d, _ in edges if d == k] for k in boxes}
-    widest = max(len(r) for r in rows.values())
-    width = 40 + widest * box_w + (widest - 1) * col_gap
-    height = 20 + (len(rows) - 1) * row_h + box_h
+    widths = {
+        r: sum(b.width for b in row) + gap * (len(row) - 1) for r, row in rows.items()
+    }
+    width = max(widths.values()) + 2 * margin
     for rank in sorted(rows):
         row = rows[rank]
-        if rank:  # order by the mean position of the parents: fewer crossings
+        if rank:  # by the mean position of the parents: fewer crossings
             row.sort(
                 key=lambda b: (
-                    sum(boxes[p].x for p in parents[b.key])
-                    / max(1, len(parents[b.key]))
+                    sum(nodes[p].x for p in parents[b.key]) / len(parents[b.key])
                 )
             )
-        left = (width - len(row) * box_w - (len(row) - 1) * col_gap) / 2
-        for i, box in enumerate(row):
-            box.x = left + i * (box_w + col_gap)
-            box.y = 10 + rank * row_h
+        left = (width - widths[rank]) / 2
+        for box in row:
+            box.x = left + box.width / 2
+            box.y = margin + rank * row_h
+            left += box.width + gap
+    height = margin * 2 + (len(rows) - 1) * row_h + box_h
+    return nodes, routes, width, height
+
+
+def architecture_svg(boxes: dict[str, _Box], edges: list[tuple[str, str, str]]) -> str:
+    """A top-to-bottom layered drawing; no Graphviz, no JavaScript."""
+    box_h = 46
+    nodes, routes, width, height = _layout(boxes, edges)
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" '
-        f'height="{height}" viewBox="0 0 {width:.0f} {height}" '
+        f'height="{height:.0f}" viewBox="0 0 {width:.0f} {height:.0f}" '
         'font-family="DejaVu Sans, Arial, sans-serif">',
         "<defs><marker id='arrow' viewBox='0 0 10 10' refX='10' refY='5' "
         "markerWidth='7' markerHeight='7' orient='auto-start-reverse'>"
         "<path d='M0,0 L10,5 L0,10 z' fill='#495057'/></marker></defs>",
     ]
-    for src, dst, label in edges:
-        a, b = boxes[src], boxes[dst]
-        x1, y1 = a.x + box_w / 2, a.y + box_h
-        x2, y2 = b.x + box_w / 2, b.y
-        mid = (y1 + y2) / 2
+    for path, label in routes:
+        points = []
+        for i, key in enumerate(path):
+            box = nodes[key]
+            if box.kind == "waypoint":
+                points += [(box.x, box.y), (box.x, box.y + box_h)]
+            else:
+                points.append((box.x, box.y + (box_h if i == 0 else 0)))
+        d = f"M{points[0][0]:.0f},{points[0][1]:.0f}"
+        for (x1, y1), (x2, y2) in zip(points, points[1:], strict=False):
+            if x1 == x2:
+                d += f" L{x2:.0f},{y2:.0f}"
+            else:
+                mid = (y1 + y2) / 2
+                d += f" C{x1:.0f},{mid:.0f} {x2:.0f},{mid:.0f} {x2:.0f},{y2:.0f}"
         out.append(
-            f'<path d="M{x1:.0f},{y1:.0f} C{x1:.0f},{mid:.0f} {x2:.0f},{mid:.0f} '
-            f'{x2:.0f},{y2:.0f}" fill="none" stroke="#495057" stroke-width="1.2" '
+            f'<path d="{d}" fill="none" stroke="#495057" stroke-width="1.2" '
             'marker-end="url(#arrow)"/>'
         )
         if label:
+            (x1, y1), (x2, y2) = points[-2], points[-1]
             out.append(
-                f'<text x="{(x1 + x2) / 2 + 6:.0f}" y="{mid + 4:.0f}" font-size="11" '
-                f'font-style="italic" fill="#495057">{html.escape(label)}</text>'
+                f'<text x="{(x1 + x2) / 2 + 8:.0f}" y="{(y1 + y2) / 2 + 4:.0f}" '
+                f'font-size="11" font-style="italic" fill="#495057">'
+                f"{html.escape(label)}</text>"
             )
-    for box in boxes.values():
+    for box in nodes.values():
+        if box.kind == "waypoint":
+            continue
         fill, stroke = _STYLE[box.kind]
         radius = 4 if box.kind == "pipeline" else 14
         weight = "bold" if box.kind != "dataset" else "normal"
+        left = box.x - box.width / 2
         out.append(
-            f'<rect x="{box.x:.0f}" y="{box.y:.0f}" width="{box_w}" height="{box_h}" '
-            f'rx="{radius}" fill="{fill}" stroke="{stroke}" stroke-width="1.5"/>'
+            f'<rect x="{left:.0f}" y="{box.y:.0f}" width="{box.width:.0f}" '
+            f'height="{box_h}" rx="{radius}" fill="{fill}" stroke="{stroke}" '
+            'stroke-width="1.5"/>'
         )
         out.append(
-            f'<text x="{box.x + box_w / 2:.0f}" y="{box.y + 20:.0f}" font-size="13" '
+            f'<text x="{box.x:.0f}" y="{box.y + 20:.0f}" font-size="13" '
             f'font-weight="{weight}" text-anchor="middle">{html.escape(box.label)}</text>'
         )
         if box.sub:
             out.append(
-                f'<text x="{box.x + box_w / 2:.0f}" y="{box.y + 37:.0f}" '
-                f'font-size="11" fill="#495057" text-anchor="middle">'
-                f"{html.escape(box.sub)}</text>"
+                f'<text x="{box.x:.0f}" y="{box.y + 37:.0f}" font-size="11" '
+                f'fill="#495057" text-anchor="middle">{html.escape(box.sub)}</text>'
             )
     out.append("</svg>")
     return "\n".join(out) + "\n"
