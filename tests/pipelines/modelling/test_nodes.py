@@ -122,9 +122,13 @@ def test_fit_evaluate_report_explain(tiny_primary, tiny_schema, selected):
     }  # the features that matter
     assert plot.axes
     comparison = build_comparison_report(summary, document)
-    assert {t.name for t in comparison.data if t.type == "bar"} == set(
+    bars = [t.name for t in comparison.data if t.type == "bar"]
+    assert bars[-1] == f"{best['candidate']} on the holdout (scored once)"
+    assert {b.removesuffix(" (selected)") for b in bars[:-1]} == set(
         summary["candidate"]
     )
+    table = next(t for t in comparison.data if t.type == "table")
+    assert list(table.cells.values[0]) == list(summary["candidate"])
 
 
 def test_explain_model_exact_contributions_for_linear_and_lightgbm(

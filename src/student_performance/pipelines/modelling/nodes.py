@@ -458,6 +458,10 @@ def _importance_figure(table: pd.DataFrame, scoring: str):
     return figure
 
 
+_HEADLINE = ("accuracy", "balanced_accuracy", "f1_macro", "quadratic_weighted_kappa")
+_TABLE_METRICS = (*_HEADLINE, "log_loss")
+
+
 def build_comparison_report(
     rpt_cv_summary: pd.DataFrame, rpt_selected_model_metrics: dict[str, Any]
 ):
@@ -468,53 +472,80 @@ def build_comparison_report(
         rpt_selected_model_metrics: Output of ``report_selected_model``.
 
     Returns:
-        A plotly ``Figure``: CV means with std error bars for the headline metrics, the
-        holdout score of the selected model, and a table of all figures.
+        A plotly ``Figure``: CV means with std error bars for the headline metrics,
+        the selected model's holdout score as a bar of its own, and a table of the
+        figures (mean ± std) with each candidate's parameters.
     """
     from plotly.subplots import make_subplots  # noqa: PLC0415
 
-    headline = ["accuracy", "f1_macro", "quadratic_weighted_kappa", "balanced_accuracy"]
+    selected = rpt_selected_model_metrics["model"]
     figure = make_subplots(
         rows=2,
         cols=1,
         specs=[[{"type": "xy"}], [{"type": "table"}]],
-        row_heights=[0.55, 0.45],
+        row_heights=[0.5, 0.5],
+        vertical_spacing=0.08,
         subplot_titles=(
-            "Repeated CV on the development part (mean ± std)",
-            "All candidates (best configuration each)",
+            "Repeated CV on the development part (mean ± std over the folds)",
+            "Every candidate, best configuration (repeated CV, mean ± std)",
         ),
     )
     for _, row in rpt_cv_summary.iterrows():
         figure.add_bar(
-            name=row["candidate"],
-            x=headline,
-            y=[row[f"{m}_mean"] for m in headline],
-            error_y={"type": "data", "array": [row[f"{m}_std"] for m in headline]},
+            name=row["candidate"]
+            + (" (selected)" if row["candidate"] == selected else ""),
+            x=list(_HEADLINE),
+            y=[row[f"{m}_mean"] for m in _HEADLINE],
+            error_y={"type": "data", "array": [row[f"{m}_std"] for m in _HEADLINE]},
+            marker_color="#9e9e9e" if row["candidate"] == "baseline" else None,
             row=1,
             col=1,
         )
     holdout = rpt_selected_model_metrics["holdout"]
-    figure.add_scatter(
-        name=f"{rpt_selected_model_metrics['model']} on the holdout",
-        x=headline,
-        y=[holdout[m] for m in headline],
-        mode="markers",
-        marker={"symbol": "diamond", "size": 12, "color": "black"},
+    figure.add_bar(
+        name=f"{selected} on the holdout (scored once)",
+        x=list(_HEADLINE),
+        y=[holdout[m] for m in _HEADLINE],
+        marker={"color": "#222222", "pattern": {"shape": "/"}},
         row=1,
         col=1,
     )
-    columns = ["candidate", "params", *[f"{m}_mean" for m in METRICS]]
     cells = [
-        rpt_cv_summary[c].round(3) if c.endswith("_mean") else rpt_cv_summary[c]
-        for c in columns
+        rpt_cv_summary["candidate"],
+        rpt_cv_summary["params"]
+        .str.replace(r'[{}"]', "", regex=True)
+        .str.replace(", ", "<br>"),
+        *[
+            [
+                f"{r[f'{m}_mean']:.3f} ± {r[f'{m}_std']:.3f}"
+                for _, r in rpt_cv_summary.iterrows()
+            ]
+            for m in _TABLE_METRICS
+        ],
     ]
-    figure.add_table(header={"values": columns}, cells={"values": cells}, row=2, col=1)
+    figure.add_table(
+        columnwidth=[1.1, 1.6, *[1] * len(_TABLE_METRICS)],
+        header={
+            "values": [
+                "candidate",
+                "parameters",
+                *[m.replace("_", " ") for m in _TABLE_METRICS],
+            ]
+        },
+        cells={
+            "values": cells,
+            "align": ["left", "left", *["right"] * len(_TABLE_METRICS)],
+        },
+        row=2,
+        col=1,
+    )
     figure.update_layout(
-        title=f"Model comparison — selected: {rpt_selected_model_metrics['model']} "
-        f"(by {rpt_selected_model_metrics['primary_metric']})",
+        title=f"Model comparison: selected {selected} by "
+        f"{rpt_selected_model_metrics['primary_metric']} (the baseline predicts class priors)",
         barmode="group",
-        height=1000,
+        height=1100,
         template="plotly_white",
+        legend={"orientation": "h", "y": 1.02, "yanchor": "bottom"},
     )
     return figure
 
