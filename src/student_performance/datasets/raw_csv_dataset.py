@@ -71,18 +71,20 @@ class RawCSVDataset(CSVDataset):
                 f"{source}: the file is empty (no header row and no data)"
             ) from err
         except UnicodeDecodeError as err:
+            where = (
+                self._first_undecodable(encoding)
+                or f"byte {err.object[err.start]:#04x}"
+            )
             if not self._fallback_encoding:
                 raise RawDataError(
-                    f"{source}: not valid {encoding} (byte {err.object[err.start]:#04x}"
-                    f" at offset {err.start}); re-save it as UTF-8 or set "
-                    "fallback_encoding in the catalog entry"
+                    f"{source}: not valid {encoding} ({where}); re-save it as UTF-8 "
+                    "or set fallback_encoding in the catalog entry"
                 ) from err
             logger.warning(
-                "%s is not valid %s (byte %#04x at offset %d): read as %s",
+                "%s is not valid %s (%s): read as %s",
                 source,
                 encoding,
-                err.object[err.start],
-                err.start,
+                where,
                 self._fallback_encoding,
             )
             encoding = self._fallback_encoding
@@ -95,6 +97,21 @@ class RawCSVDataset(CSVDataset):
         frame.attrs["source_file"] = source
         frame.attrs["encoding"] = encoding
         return frame
+
+    def _first_undecodable(self, encoding: str) -> str | None:
+        """Where the file stops being valid ``encoding``: byte value and line number.
+
+        pandas' own error counts bytes from the start of its read buffer, not of the
+        file, so the file is decoded again here (only on this error path).
+        """
+        with self._fs.open(str(self._get_load_path()), "rb") as stream:
+            data = stream.read()
+        try:
+            data.decode(encoding)
+        except UnicodeDecodeError as err:
+            line = data.count(b"\n", 0, err.start) + 1
+            return f"byte {data[err.start]:#04x} on line {line}"
+        return None
 
 
 def _unwrap(load: Any) -> pd.DataFrame:

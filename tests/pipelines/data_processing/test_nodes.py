@@ -50,7 +50,17 @@ def test_raw_dataset_empty_file_is_a_clear_error(tmp_path):
 def test_raw_dataset_rejects_latin1_without_fallback(tmp_path):
     path = tmp_path / "latin.csv"
     path.write_bytes("name,city\nJosé,Besançon\n".encode("latin-1"))
-    with pytest.raises(RawDataError, match=r"latin.csv: not valid utf-8 \(byte 0xe9"):
+    with pytest.raises(
+        RawDataError, match=r"latin.csv: not valid utf-8 \(byte 0xe9 on line 2\)"
+    ):
+        RawCSVDataset(filepath=str(path)).load()
+
+
+def test_raw_dataset_names_the_line_of_the_first_bad_byte(tmp_path):
+    path = tmp_path / "late.csv"
+    body = "name,city\n" + "Ann,Paris\n" * 300 + "José,Besançon\n"
+    path.write_bytes(body.encode("latin-1"))
+    with pytest.raises(RawDataError, match=r"byte 0xe9 on line 302\)"):
         RawCSVDataset(filepath=str(path)).load()
 
 
