@@ -5,7 +5,7 @@
 #
 # 1. kedro run --pipelines drift_monitoring --params drift_batch=<batch>
 #    (drift_monitoring_model instead, which adds prediction and performance drift, when
-#    a champion model exists and that pipeline is registered);
+#    a trained model exists);
 # 2. reads the verdict (data/08_reporting/model_drift_report.json or drift_report.json);
 # 3. when retrain_recommended is true: kedro run --pipelines training. Promotion is then
 #    decided by the model registry's gate, not here.
@@ -33,20 +33,9 @@ if [[ -n "$BATCH" ]]; then
 fi
 cd "$PROJECT_DIR"
 
-model_pipeline_registered() {
-    "$PYTHON" - <<'EOF' 2>/dev/null
-import sys
-from pathlib import Path
-from kedro.framework.project import pipelines
-from kedro.framework.startup import bootstrap_project
-bootstrap_project(Path.cwd())
-sys.exit(0 if "drift_monitoring_model" in pipelines else 1)
-EOF
-}
-
 pipeline=drift_monitoring
 report=data/08_reporting/drift_report.json
-if [[ -f "$MODEL" ]] && model_pipeline_registered; then
+if [[ -f "$MODEL" ]]; then
     pipeline=drift_monitoring_model
     report=data/08_reporting/model_drift_report.json
 fi
