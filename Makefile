@@ -76,16 +76,21 @@ benchmark: install ## Time the pipelines against their bare floors (prints ratio
 	$(BIN)/python benchmarks/training_benchmark.py
 	$(BIN)/python benchmarks/drift_benchmark.py
 
+.PHONY: study
+study: install ## Model families beyond the candidates, CONTEXT.md's protocol: make study SEEDS=10
+	$(BIN)/kedro run --pipelines data_processing
+	$(BIN)/python studies/model_ceiling.py --seeds $(or $(SEEDS),5)
+
 test: install system-deps ## Run the whole test suite
 	$(BIN)/pytest
 
 lint: install ## ruff check and ruff format --check
-	$(BIN)/ruff check src tests benchmarks notebooks docs/source
-	$(BIN)/ruff format --check src tests benchmarks notebooks docs/source
+	$(BIN)/ruff check src tests benchmarks studies notebooks docs/source
+	$(BIN)/ruff format --check src tests benchmarks studies notebooks docs/source
 
 format: install ## Apply ruff's fixes and formatting
-	$(BIN)/ruff check --fix src tests benchmarks notebooks docs/source
-	$(BIN)/ruff format src tests benchmarks notebooks docs/source
+	$(BIN)/ruff check --fix src tests benchmarks studies notebooks docs/source
+	$(BIN)/ruff format src tests benchmarks studies notebooks docs/source
 
 clean: ## Remove generated data, reports, the MLflow store and caches (keeps .venv)
 	find data -mindepth 2 -type f ! -name .gitkeep ! -path 'data/01_raw/*' -delete
