@@ -10,6 +10,8 @@ import pytest
 from student_performance.registry import (
     CHALLENGER,
     CHAMPION,
+    CONFIG_ARTIFACT,
+    SAME_FOLDS,
     decide,
     metric_key,
     register_and_gate,
@@ -38,12 +40,14 @@ class _Echo(mlflow.pyfunc.PythonModel):
         return model_input
 
 
-def _training_run(score: float) -> str:
+def _training_run(score: float, configuration: dict | None = None) -> str:
     """A finished run that logged a model and the gate's metric, as training does."""
     mlflow.set_experiment("registry-tests")
     with mlflow.start_run() as run:
         mlflow.log_metric(metric_key(METRIC), score)
         mlflow.pyfunc.log_model(name="model", python_model=_Echo(), pip_requirements=[])
+        if configuration is not None:
+            mlflow.log_dict(configuration, CONFIG_ARTIFACT)
     return run.info.run_id
 
 
@@ -93,3 +97,45 @@ def test_rollback_restores_the_previous_champion(registry):
     assert rollback(client, name) == {"from_version": 2, "to_version": 1}
     assert status(client, name)[CHAMPION]["version"] == 1
     assert client.get_model_version(name, "2").tags["rolled_back"] == "true"
+
+
+def test_the_champion_is_re_scored_on_the_challengers_folds(registry):
+    """After new data the recorded figures are on different rows: the gate compares
+    the challenger with the champion's configuration scored on the challenger's folds."""
+    client, name, _ = registry
+    ridge = {"estimator": "ordinal_ridge", "ordinal_as": "onehot", "params": {"a": 1}}
+    register_and_gate(client, _training_run(0.60, ridge), name, METRIC, 0.01)
+    seen = []
+
+    def rescore(configuration: dict) -> float:
+        seen.append(configuration)
+        return 0.52  # the champion's configuration on the new data
+
+    decision = register_and_gate(
+        client, _training_run(0.58, ridge), name, METRIC, 0.01, rescore=rescore
+    )
+    assert seen == [ridge]
+    assert decision["comparison"] == SAME_FOLDS
+    assert (decision["champion_score"], decision["champion_recorded_score"]) == (
+        0.52,
+        0.60,
+    )
+    # 0.58 is worse than the recorded 0.60, but better than the champion on these rows.
+    assert decision["promoted"]
+    assert SAME_FOLDS in decision["reason"]
+    tags = client.get_model_version(name, str(decision["challenger_version"])).tags
+    assert tags["promotion.comparison"] == SAME_FOLDS
+
+
+def test_a_champion_without_a_configuration_is_compared_as_recorded(registry):
+    client, name, gate = registry
+    gate(0.60)  # logged no model_selected_config.json
+
+    calls = []
+    decision = register_and_gate(
+        client, _training_run(0.55), name, METRIC, 0.01, rescore=calls.append
+    )
+    assert calls == []
+    assert decision["champion_score"] == decision["champion_recorded_score"] == 0.60
+    assert decision["comparison"].startswith("recorded figures (champion not re-scored")
+    assert not decision["promoted"]

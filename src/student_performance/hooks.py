@@ -29,14 +29,34 @@ class ModelRegistryHook:
     def __init__(self) -> None:
         self._registry: dict[str, Any] | None = None
         self._primary_metric: str | None = None
+        self._parameters: dict[str, Any] = {}
 
     @hook_impl
     def after_context_created(self, context: Any) -> None:
-        params = context.config_loader["parameters"]
+        params = context.params  # conf and any --params given on the command line
+        self._parameters = params
         self._registry = params.get("training", {}).get("registry")
         self._primary_metric = (
             params.get("modelling", {}).get("selection", {}).get("primary_metric")
         )
+
+    def _rescore(self, catalog: Any):
+        """Scores a configuration on this run's development data and CV folds."""
+        from student_performance.pipelines.modelling.nodes import (  # noqa: PLC0415
+            score_configuration,
+        )
+        from student_performance.schema import DatasetSchema  # noqa: PLC0415
+
+        development = catalog.load("mi_development")
+        dataset = DatasetSchema.model_validate(self._parameters["dataset"])
+        cv = self._parameters["modelling"]["cv"]
+
+        def rescore(configuration: dict[str, Any]) -> float:
+            return score_configuration(
+                development, dataset, configuration, cv, self._primary_metric
+            )
+
+        return rescore
 
     @hook_impl(trylast=True)
     def after_pipeline_run(
@@ -56,6 +76,7 @@ class ModelRegistryHook:
             self._registry["model_name"],
             self._primary_metric,
             self._registry["tolerance"],
+            rescore=self._rescore(catalog),
         )
         catalog.save(PROMOTION_DECISION, decision)
         client.log_dict(run_id, decision, "promotion_decision.json")

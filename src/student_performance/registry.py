@@ -8,6 +8,15 @@ the challenger becomes ``champion`` unless it is worse by more than ``tolerance`
 first model always does. The decision and both figures are set as tags on the run and
 the model version. A failed run registers nothing, so it never changes the champion.
 
+Like for like: each figure is a CV mean on its own run's development data, and after
+new data arrives those are different rows. So the gate re-scores the champion's
+configuration (its run's ``model_selected_config.json``: estimator, encoding,
+parameters) on the challenger's development data and folds, through the ``rescore``
+callable the hook passes, and compares that. On unchanged data the re-score equals the
+champion's own figure. If the configuration cannot be re-scored (a champion logged
+before configurations were, or an estimator this code no longer knows), the gate falls
+back to the champion's recorded figure and says so in the decision.
+
 Rollback (the previous champion back, recorded on each promoted version)::
 
     python -m student_performance.registry rollback   # or: make rollback
@@ -22,6 +31,7 @@ import argparse
 import json
 import logging
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -35,6 +45,10 @@ logger = logging.getLogger(__name__)
 
 CHAMPION, CHALLENGER = "champion", "challenger"
 PREVIOUS_CHAMPION_TAG = "previous_champion_version"
+CONFIG_ARTIFACT = "model_selected_config.json"
+SAME_FOLDS = "champion's configuration re-scored on the challenger's folds"
+
+Rescore = Callable[[dict[str, Any]], float]
 
 
 def metric_key(primary_metric: str) -> str:
@@ -87,12 +101,29 @@ def _logged_model_id(client: MlflowClient, run_id: str) -> str:
     return models[0].model_id
 
 
+def _champion_score(
+    client: MlflowClient, run_id: str, key: str, rescore: Rescore | None
+) -> tuple[float | None, float | None, str]:
+    """The champion's figure to compare, its recorded figure, and how it was measured."""
+    recorded = client.get_run(run_id).data.metrics.get(key)
+    if rescore is None:
+        return recorded, recorded, "recorded figures (no re-scoring asked)"
+    try:
+        configuration = mlflow.artifacts.load_dict(f"runs:/{run_id}/{CONFIG_ARTIFACT}")
+        return float(rescore(configuration)), recorded, SAME_FOLDS
+    except Exception as error:  # noqa: BLE001 - any failure falls back, and says why
+        logger.warning("Registry: champion not re-scored (%s)", error)
+        why = f"{type(error).__name__}: {error}".splitlines()[0][:200]
+        return recorded, recorded, f"recorded figures (champion not re-scored: {why})"
+
+
 def register_and_gate(
     client: MlflowClient,
     run_id: str,
     model_name: str,
     primary_metric: str,
     tolerance: float,
+    rescore: Rescore | None = None,
 ) -> dict[str, Any]:
     """Register the run's model as ``challenger`` and apply the promotion gate.
 
@@ -102,15 +133,21 @@ def register_and_gate(
         model_name: Registered model name.
         primary_metric: Metric compared (from ``modelling.selection``).
         tolerance: How much worse (absolute) the challenger may be and still win.
+        rescore: Scores a configuration (the champion's ``model_selected_config``)
+            on the challenger's development folds; ``None`` compares the recorded
+            figures as they are.
 
     Returns:
-        The decision: versions, both figures, ``promoted`` and the reason.
+        The decision: versions, both figures (and the champion's recorded one), how
+        they were compared, ``promoted`` and the reason.
     """
     key = metric_key(primary_metric)
     challenger_score = client.get_run(run_id).data.metrics[key]
     champion = _version_with_alias(client, model_name, CHAMPION)
-    champion_score = (
-        client.get_run(champion.run_id).data.metrics.get(key) if champion else None
+    champion_score, champion_recorded, comparison = (
+        _champion_score(client, champion.run_id, key, rescore)
+        if champion
+        else (None, None, "no champion yet")
     )
     version = mlflow.register_model(
         f"models:/{_logged_model_id(client, run_id)}", model_name
@@ -119,6 +156,8 @@ def register_and_gate(
     promote, reason = decide(
         challenger_score, champion_score, tolerance, primary_metric
     )
+    if champion:
+        reason = f"{reason} ({comparison})"
     decision = {
         "time": datetime.now(UTC).isoformat(timespec="seconds"),
         "model_name": model_name,
@@ -129,6 +168,8 @@ def register_and_gate(
         "challenger_score": challenger_score,
         "champion_version": int(champion.version) if champion else None,
         "champion_score": champion_score,
+        "champion_recorded_score": champion_recorded,
+        "comparison": comparison,
         "promoted": promote,
         "reason": reason,
     }
@@ -156,6 +197,7 @@ def _tag(client: MlflowClient, decision: dict[str, Any]) -> None:
         "promotion.challenger_score": str(decision["challenger_score"]),
         "promotion.champion_score": str(decision["champion_score"]),
         "promotion.champion_version": str(decision["champion_version"]),
+        "promotion.comparison": decision["comparison"],
     }
     for key, value in tags.items():
         client.set_tag(decision["challenger_run_id"], key, value)

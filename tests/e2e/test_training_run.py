@@ -12,7 +12,12 @@ import joblib
 import mlflow
 import pandas as pd
 import pytest
+from kedro.config import OmegaConfigLoader
 
+from student_performance.pipelines.modelling.nodes import score_configuration
+from student_performance.registry import SAME_FOLDS
+from student_performance.schema import DatasetSchema
+from student_performance.settings import CONFIG_LOADER_ARGS
 from tests.conftest import (
     latest_mlflow_run,
     make_project_copy,
@@ -80,9 +85,14 @@ def test_first_run_becomes_champion_second_is_gated(two_training_runs):
     assert decisions[0]["promoted"] and decisions[0]["champion_version"] is None
     second = decisions[1]
     assert second["champion_version"] == decisions[0]["challenger_version"]
+    # Same data, same seed: the champion's configuration re-scored on the challenger's
+    # folds gives exactly its own recorded figure, and the challenger's.
+    assert second["comparison"] == SAME_FOLDS
     assert (
-        second["challenger_score"] == second["champion_score"]
-    )  # same data, same seed
+        second["challenger_score"]
+        == second["champion_score"]
+        == second["champion_recorded_score"]
+    )
     assert second["promoted"]  # not worse, so it takes over
     tags = mlflow.MlflowClient().get_run(runs[1].info.run_id).data.tags
     assert tags["promotion.decision"] == "promoted"
@@ -129,3 +139,38 @@ def test_champion_loads_in_a_fresh_process_and_matches_the_pipeline_model(
         "proba_Excellent",
     ]
     assert served["prediction"] == list(in_pipeline)
+
+
+def test_after_new_data_the_champion_is_scored_on_the_new_folds(tmp_path):
+    """The second run develops on other rows (a larger holdout): the gate does not
+    compare CV means on different rows, it re-scores the champion's configuration on
+    the challenger's development folds."""
+    project = make_project_copy(tmp_path)
+    run_kedro(project, ["training"], env="test")
+    champion_config = json.loads(
+        (project / "data/06_models/model_selected_config.json").read_text()
+    )
+    run_kedro(
+        project,
+        ["training"],
+        env="test",
+        runtime_params={"modelling": {"split": {"holdout_share": 0.3}}},
+    )
+    decision = json.loads(
+        (project / "data/08_reporting/promotion_decision.json").read_text()
+    )
+    development = pd.read_parquet(project / "data/05_model_input/development.parquet")
+    assert len(development) == 439  # 70 % of 628: other rows than the first run's 502
+    params = OmegaConfigLoader(str(project / "conf"), env="test", **CONFIG_LOADER_ARGS)[
+        "parameters"
+    ]
+    expected = score_configuration(
+        development,
+        DatasetSchema.model_validate(params["dataset"]),
+        champion_config,
+        params["modelling"]["cv"],
+        params["modelling"]["selection"]["primary_metric"],
+    )
+    assert decision["comparison"] == SAME_FOLDS
+    assert decision["champion_score"] == pytest.approx(expected, abs=1e-12)
+    assert decision["champion_score"] != decision["champion_recorded_score"]

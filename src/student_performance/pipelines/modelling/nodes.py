@@ -233,6 +233,44 @@ def summarise_candidates(
     return summary, selected, metrics
 
 
+def score_configuration(
+    mi_development: pd.DataFrame,
+    dataset: DatasetSchema,
+    configuration: dict[str, Any],
+    cv: dict[str, Any],
+    primary_metric: str,
+) -> float:
+    """One configuration's repeated-CV mean of the primary metric on these folds.
+
+    The registry gate uses it to score the champion's configuration (estimator,
+    encoding, parameters) on the challenger's development data and folds, so that both
+    figures are measured on the same rows. It runs the same code as model selection,
+    so on unchanged data it reproduces the champion's own figure exactly.
+
+    Args:
+        mi_development: The development part the challenger was selected on.
+        dataset: The schema.
+        configuration: ``estimator``, ``params`` and ``ordinal_as`` (as in
+            ``model_selected_config``).
+        cv: ``n_splits``, ``n_repeats``, ``seed``, ``n_jobs``.
+        primary_metric: The metric to return.
+
+    Returns:
+        The mean of ``primary_metric`` over the folds.
+    """
+    name = configuration.get("candidate", "configuration")
+    spec = {
+        "estimator": configuration["estimator"],
+        "ordinal_as": configuration.get("ordinal_as", "codes"),
+        "grid": {key: [value] for key, value in configuration["params"].items()},
+    }
+    folds = evaluate_candidates(mi_development, dataset, {name: spec}, cv)
+    _, scored, _ = summarise_candidates(
+        folds, {name: spec}, {"primary_metric": primary_metric}
+    )
+    return scored["cv"][primary_metric]
+
+
 def fit_selected_model(
     mi_development: pd.DataFrame,
     selected: dict[str, Any],
