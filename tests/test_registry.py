@@ -137,5 +137,26 @@ def test_a_champion_without_a_configuration_is_compared_as_recorded(registry):
     )
     assert calls == []
     assert decision["champion_score"] == decision["champion_recorded_score"] == 0.60
-    assert decision["comparison"].startswith("recorded figures (champion not re-scored")
+    assert decision["comparison"] == (
+        "recorded figures: the champion logged no model_selected_config.json"
+    )
     assert not decision["promoted"]
+
+
+def test_a_configuration_that_fails_to_re_score_falls_back_and_says_why(registry):
+    client, name, _ = registry
+    gone = {"estimator": "svm", "ordinal_as": "onehot", "params": {}}
+    register_and_gate(client, _training_run(0.60, gone), name, METRIC, 0.01)
+
+    def rescore(configuration: dict) -> float:
+        raise ValueError(f"unknown estimator {configuration['estimator']!r}")
+
+    decision = register_and_gate(
+        client, _training_run(0.62, gone), name, METRIC, 0.01, rescore=rescore
+    )
+    assert decision["champion_score"] == 0.60
+    assert (
+        "could not be re-scored (ValueError: unknown estimator 'svm')"
+        in (decision["comparison"])
+    )
+    assert decision["promoted"]

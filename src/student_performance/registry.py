@@ -108,13 +108,23 @@ def _champion_score(
     recorded = client.get_run(run_id).data.metrics.get(key)
     if rescore is None:
         return recorded, recorded, "recorded figures (no re-scoring asked)"
+    if CONFIG_ARTIFACT not in {a.path for a in client.list_artifacts(run_id)}:
+        return (
+            recorded,
+            recorded,
+            f"recorded figures: the champion logged no {CONFIG_ARTIFACT}",
+        )
     try:
         configuration = mlflow.artifacts.load_dict(f"runs:/{run_id}/{CONFIG_ARTIFACT}")
         return float(rescore(configuration)), recorded, SAME_FOLDS
     except Exception as error:  # noqa: BLE001 - any failure falls back, and says why
-        logger.warning("Registry: champion not re-scored (%s)", error)
+        logger.warning("Registry: champion not re-scored", exc_info=True)
         why = f"{type(error).__name__}: {error}".splitlines()[0][:200]
-        return recorded, recorded, f"recorded figures (champion not re-scored: {why})"
+        return (
+            recorded,
+            recorded,
+            f"recorded figures: the champion's configuration could not be re-scored ({why})",
+        )
 
 
 def register_and_gate(
@@ -157,7 +167,7 @@ def register_and_gate(
         challenger_score, champion_score, tolerance, primary_metric
     )
     if champion:
-        reason = f"{reason} ({comparison})"
+        reason = f"{reason}; {comparison}"
     decision = {
         "time": datetime.now(UTC).isoformat(timespec="seconds"),
         "model_name": model_name,
