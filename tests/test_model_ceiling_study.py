@@ -77,6 +77,12 @@ def test_study_prints_a_paired_table(trained_project: Path):
     # CONTEXT.md's reference ridge: 0.50 accuracy, 0.62 QWK on this protocol.
     assert float(reference[1].split(" ± ")[0]) == pytest.approx(0.50, abs=0.01)
     assert float(reference[3].split(" ± ")[0]) == pytest.approx(0.62, abs=0.01)
+    # The in-sample bound is printed, and it sits above the out-of-sample figure.
+    bound = re.search(
+        r"in-sample\): accuracy ([\d.]+), macro F1 [\d.]+, QWK ([\d.]+)", out
+    )
+    assert bound is not None
+    assert float(bound.group(2)) > float(reference[3].split(" ± ")[0])
 
 
 def test_study_says_what_is_missing(tmp_path: Path):
