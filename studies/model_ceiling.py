@@ -56,8 +56,14 @@ from sklearn.preprocessing import (
     PolynomialFeatures,
 )
 
-from student_performance.models.estimators import OrdinalRidgeClassifier
-from student_performance.models.preprocessing import build_preprocessor
+from student_performance.models.estimators import (
+    OrdinalRidgeClassifier,
+    class_share_thresholds,
+)
+from student_performance.models.preprocessing import (  # the shipped converter
+    _as_object,
+    build_preprocessor,
+)
 from student_performance.schema import DatasetSchema
 from student_performance.settings import CONFIG_LOADER_ARGS
 
@@ -80,8 +86,9 @@ class ShareCut(ClassifierMixin, BaseEstimator):
         y = np.asarray(y)
         self.classes_ = np.arange(y.max() + 1)
         self.regressor_ = clone(self.regressor).fit(X, y)
-        shares = np.bincount(y, minlength=len(self.classes_)).cumsum()[:-1] / len(y)
-        self.thresholds_ = np.quantile(self.regressor_.predict(X), shares)
+        self.thresholds_ = class_share_thresholds(
+            self.regressor_.predict(X), y, len(self.classes_)
+        )
         return self
 
     def predict(self, X) -> np.ndarray:  # noqa: N803
@@ -136,10 +143,6 @@ class Average(RegressorMixin, BaseEstimator):
 
     def predict(self, X) -> np.ndarray:  # noqa: N803
         return np.mean([r.predict(X) for r in self.fitted_], axis=0)
-
-
-def _as_object(frame: pd.DataFrame) -> np.ndarray:
-    return frame.astype(object).where(frame.notna(), np.nan).to_numpy()
 
 
 def _onehot(schema: DatasetSchema, missing: str = "most_frequent") -> ColumnTransformer:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from functools import partial
 from typing import Any
 
 from kedro.framework.hooks import hook_impl
@@ -27,36 +28,39 @@ class ModelRegistryHook:
     """
 
     def __init__(self) -> None:
-        self._registry: dict[str, Any] | None = None
-        self._primary_metric: str | None = None
         self._parameters: dict[str, Any] = {}
 
     @hook_impl
     def after_context_created(self, context: Any) -> None:
-        params = context.params  # conf and any --params given on the command line
-        self._parameters = params
-        self._registry = params.get("training", {}).get("registry")
-        self._primary_metric = (
-            params.get("modelling", {}).get("selection", {}).get("primary_metric")
-        )
+        self._parameters = context.params  # conf and any --params from the command line
 
-    def _rescore(self, catalog: Any):
-        """Scores a configuration on this run's development data and CV folds."""
+    @property
+    def _registry(self) -> dict[str, Any] | None:
+        return self._parameters.get("training", {}).get("registry")
+
+    @property
+    def _primary_metric(self) -> str | None:
+        modelling = self._parameters.get("modelling", {})
+        return modelling.get("selection", {}).get("primary_metric")
+
+    def _rescore(self, catalog: Any, configuration: dict[str, Any]) -> float:
+        """A configuration's CV on this run's development data and folds.
+
+        Called by the gate only when there is a champion to re-score, so a first run
+        loads nothing.
+        """
         from student_performance.pipelines.modelling.nodes import (  # noqa: PLC0415
             score_configuration,
         )
         from student_performance.schema import DatasetSchema  # noqa: PLC0415
 
-        development = catalog.load("mi_development")
-        dataset = DatasetSchema.model_validate(self._parameters["dataset"])
-        cv = self._parameters["modelling"]["cv"]
-
-        def rescore(configuration: dict[str, Any]) -> float:
-            return score_configuration(
-                development, dataset, configuration, cv, self._primary_metric
-            )
-
-        return rescore
+        return score_configuration(
+            catalog.load("mi_development"),
+            DatasetSchema.model_validate(self._parameters["dataset"]),
+            configuration,
+            self._parameters["modelling"]["cv"],
+            self._primary_metric,
+        )
 
     @hook_impl(trylast=True)
     def after_pipeline_run(
@@ -76,7 +80,7 @@ class ModelRegistryHook:
             self._registry["model_name"],
             self._primary_metric,
             self._registry["tolerance"],
-            rescore=self._rescore(catalog),
+            rescore=partial(self._rescore, catalog),
         )
         catalog.save(PROMOTION_DECISION, decision)
         client.log_dict(run_id, decision, "promotion_decision.json")

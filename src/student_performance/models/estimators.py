@@ -20,6 +20,16 @@ from sklearn.linear_model import Ridge
 from sklearn.utils.validation import check_is_fitted
 
 
+def class_share_thresholds(score: np.ndarray, index: np.ndarray, n_classes: int):
+    """Cut points on ``score`` that reproduce the class shares of ``index``.
+
+    The quantiles of the score at the cumulative class shares: cutting there predicts
+    each class as often as it occurs in training (``np.searchsorted`` applies them).
+    """
+    shares = np.bincount(index, minlength=n_classes).cumsum()[:-1] / len(index)
+    return np.quantile(score, shares)
+
+
 class OrdinalRidgeClassifier(ClassifierMixin, BaseEstimator):
     """Ridge regression on the class index, cut where the training class shares are.
 
@@ -42,8 +52,7 @@ class OrdinalRidgeClassifier(ClassifierMixin, BaseEstimator):
         index = np.searchsorted(self.classes_, y)
         self.regressor_ = clone(Ridge(alpha=self.alpha)).fit(X, index)
         score = self.regressor_.predict(X)
-        shares = np.bincount(index, minlength=len(self.classes_)).cumsum()[:-1] / len(y)
-        self.thresholds_ = np.quantile(score, shares)
+        self.thresholds_ = class_share_thresholds(score, index, len(self.classes_))
         self.scale_ = self._fit_scale(score, index)
         return self
 
