@@ -130,6 +130,9 @@ def test_static_build_draws_the_four_pipelines_offline(
     viz_site, offline_page, tmp_path
 ):
     page = offline_page
+    # kedro-viz remembers the last pipeline in localStorage and may apply it over the
+    # URL's pid once its data arrives; every visit here starts from a clean slate.
+    page.add_init_script("window.localStorage.clear()")
     seen = {}
     for pipeline_id in NAMESPACES:
         _open(page, f"{viz_site}/?pid={pipeline_id}")
