@@ -185,8 +185,8 @@ def _floors(
     """Median ms of the pyfunc predict and of the bare model, one row and the batch."""
     import mlflow  # noqa: PLC0415
 
-    from student_performance.pipelines.modelling.nodes import (  # noqa: PLC0415
-        prepare_inference_features,
+    from student_performance.core.inference import (  # noqa: PLC0415
+        prepare_features,
     )
 
     info = httpx.get(f"{url}/model/info").json()
@@ -198,8 +198,8 @@ def _floors(
     )
     one = [pd.DataFrame([r], dtype="string") for r in records[:runs]]
     many = pd.DataFrame(batch, dtype="string")
-    features_one = [prepare_inference_features(f, schema) for f in one]
-    features_many = prepare_inference_features(many, schema)
+    features_one = [prepare_features(f, schema) for f in one]
+    features_many = prepare_features(many, schema)
 
     def bare(features: pd.DataFrame) -> None:
         fitted.predict_proba(features)

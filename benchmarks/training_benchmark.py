@@ -37,6 +37,7 @@ import pandas as pd
 from kedro.config import OmegaConfigLoader
 from sklearn.inspection import permutation_importance
 from student_performance.schema import DatasetSchema
+from student_performance.core.selection import score_configuration
 from student_performance.pipelines.modelling import nodes
 conf = OmegaConfigLoader("{ROOT / "conf"}", base_env="base", default_run_env="{env}",
                          merge_strategy={{"parameters": "soft"}})["parameters"]
@@ -49,7 +50,7 @@ _, selected, _ = nodes.summarise_candidates(folds, m["candidates"], m["selection
 model = nodes.fit_selected_model(dev, selected, schema, m["seed"])
 # the registry gate re-scores the champion's configuration on these folds (the runs
 # share one store, so from the second run on there is a champion: the same config)
-nodes.score_configuration(dev, schema, selected, m["cv"], m["selection"]["primary_metric"])
+score_configuration(dev, schema, selected, m["cv"], m["selection"]["primary_metric"])
 X, y = holdout[schema.feature_names], holdout[schema.target.name].astype(object)
 model.predict_proba(X)
 permutation_importance(model, X, y, n_repeats=m["explain"]["n_repeats"], random_state=0)

@@ -106,3 +106,53 @@ def test_nodes_never_import_mlflow(name):
 @pytest.mark.parametrize("name", PIPELINE_NAMES)
 def test_each_pipeline_folder_has_a_readme(name):
     assert (PIPELINES_DIR / name / "README.md").exists()
+
+
+PACKAGE_DIR = PROJECT_ROOT / "src/student_performance"
+# Library code that the pipelines call: it must never depend on a pipeline module.
+LIBRARY_MODULES = sorted(
+    p
+    for p in PACKAGE_DIR.rglob("*.py")
+    if "pipelines" not in p.relative_to(PACKAGE_DIR).parts
+    and p.name not in {"pipeline_registry.py", "settings.py"}
+)
+
+
+def _imported_modules(path: Path) -> set[str]:
+    imported = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            imported |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            imported.add(node.module)
+    return imported
+
+
+@pytest.mark.parametrize(
+    "path", LIBRARY_MODULES, ids=lambda p: str(p.relative_to(PACKAGE_DIR))
+)
+def test_library_code_never_imports_a_pipeline(path: Path):
+    """Dependencies point one way: pipelines -> core, drift, serving, models -> schema.
+
+    Only the registry (``pipeline_registry.py``) and Kedro's ``settings.py`` may know
+    the pipelines; everything else (``core/``, ``drift/``, ``serving/``, ``models/``,
+    ``registry.py``, ``hooks.py``, the datasets) is library code they call.
+    """
+    offending = sorted(
+        m
+        for m in _imported_modules(path)
+        if m == "student_performance.pipelines"
+        or m.startswith("student_performance.pipelines.")
+    )
+    assert not offending, f"{path.name} imports pipeline modules: {offending}"
+
+
+@pytest.mark.parametrize("path", [*PACKAGE_DIR.joinpath("core").glob("*.py")])
+def test_core_depends_only_on_models_schema_and_datasets(path: Path):
+    allowed = ("core", "models", "schema", "datasets")
+    own = {
+        m.split(".")[1]
+        for m in _imported_modules(path)
+        if m.startswith("student_performance.")
+    }
+    assert own <= set(allowed), f"{path.name} imports {sorted(own - set(allowed))}"

@@ -49,7 +49,7 @@ class ModelRegistryHook:
         Called by the gate only when there is a champion to re-score, so a first run
         loads nothing.
         """
-        from student_performance.pipelines.modelling.nodes import (  # noqa: PLC0415
+        from student_performance.core.selection import (  # noqa: PLC0415
             score_configuration,
         )
         from student_performance.schema import DatasetSchema  # noqa: PLC0415

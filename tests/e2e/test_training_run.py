@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from kedro.config import OmegaConfigLoader
 
-from student_performance.pipelines.modelling.nodes import score_configuration
+from student_performance.core.selection import score_configuration
 from student_performance.registry import SAME_FOLDS
 from student_performance.schema import DatasetSchema
 from student_performance.settings import CONFIG_LOADER_ARGS

@@ -11,16 +11,10 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 from pydantic_core import PydanticCustomError
 
+from student_performance.core.cleaning import clean_text, normalise_frame
+from student_performance.core.inference import predict_frame, prepare_features
 from student_performance.models.candidates import build_candidate
 from student_performance.models.estimators import OrderedClassifier
-from student_performance.pipelines.data_processing.nodes import (
-    clean_text,
-    normalise_frame,
-)
-from student_performance.pipelines.modelling.nodes import (
-    predict_performance,
-    prepare_inference_features,
-)
 from student_performance.serving.predictor import Predictor
 from student_performance.serving.records import build_record_schema, python_name
 
@@ -143,8 +137,8 @@ def test_numeric_schema_falls_back_to_the_inference_nodes(tiny_schema, tiny_raw)
         {"sport": ["yes", ""], "level": ["A2", ""], "hours": ["3.0", ""]},
         dtype="string",
     )
-    expected = predict_performance(
-        model, prepare_inference_features(raw, tiny_schema.model_dump(mode="json"))
+    expected = predict_frame(
+        model, prepare_features(raw, tiny_schema.model_dump(mode="json"))
     )
     assert not predictor.fast_path
     assert labels == list(expected["prediction"])

@@ -1,6 +1,6 @@
 """A current batch, from raw text rows to typed columns, cleaned as training cleans.
 
-Cleaning uses the data_processing helpers (``check_columns``, ``normalise_frame``) so
+Cleaning uses the core cleaning helpers (``check_columns``, ``normalise_frame``) so
 that a messy batch is read exactly as the training file was. They run on each column's
 distinct raw spellings, not on every row: a batch of a million rows holds a few dozen
 spellings per categorical column, so cleaning costs about one ``pd.factorize``.
@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from student_performance.pipelines.data_processing.nodes import (
+from student_performance.core.cleaning import (
     check_columns,
     clean_text,
     normalise_frame,

@@ -1,9 +1,9 @@
 """The served model's inference, without Kedro's runner on every call.
 
 The bundled MLflow model runs two nodes (``prepare_inference_features`` then
-``predict_performance``) through a Kedro runner, after deep-copying its catalog: about
+``predict_performance``, thin wrappers of ``core.inference``) through a Kedro runner, after deep-copying its catalog: about
 60 ms per call. ``Predictor`` calls the same model object's ``predict_proba`` and
-``predict_index`` (what ``predict_performance`` calls) on the same encoded matrix, so
+``predict_index`` (what ``core.inference.predict_frame`` calls) on the same encoded matrix, so
 the answer is the same to the last bit, only faster:
 
 * Cleaning: request values are already canonical (``records``: the pipelines' cleaning
@@ -31,11 +31,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from student_performance.pipelines.modelling.nodes import (
+from student_performance.core.inference import (
     PREDICTION,
     PROBA_PREFIX,
-    predict_performance,
-    prepare_inference_features,
+    predict_frame,
+    prepare_features,
 )
 from student_performance.schema import DatasetSchema, FeatureKind
 
@@ -143,9 +143,7 @@ def _tabulate(
 ) -> _LookupEncoder | None:
     sizes = [len(spec.values) for spec in dataset.features]
     codes = _probe_codes(sizes, _PROBE_ROWS, seed)
-    features = prepare_inference_features(
-        _text_frame(codes, dataset), dataset.model_dump()
-    )
+    features = prepare_features(_text_frame(codes, dataset), dataset.model_dump())
     matrix = np.asarray(preprocess.transform(features))
     if matrix.ndim != 2 or not np.isfinite(matrix).all():  # noqa: PLR2004
         return None
@@ -193,9 +191,7 @@ def _compile(model: Any, dataset: DatasetSchema, seed: int = 0) -> Any | None:
     compiled.estimator_ = _EncodedEstimator(encoder, final)
     sizes = [len(spec.values) for spec in dataset.features]
     check = _probe_codes(sizes, _PROBE_ROWS, seed + 1)
-    features = prepare_inference_features(
-        _text_frame(check, dataset), dataset.model_dump()
-    )
+    features = prepare_features(_text_frame(check, dataset), dataset.model_dump())
     same = _same(encoder.transform(check), preprocess.transform(features))
     same = same and _same_answers(model, compiled, features, check)
     for row in range(_CHECK_SINGLE_ROWS):
@@ -284,5 +280,5 @@ class Predictor:
 
     def predict_frame(self, raw_rows: pd.DataFrame) -> pd.DataFrame:
         """The inference nodes on raw text rows, as the bundled model runs them."""
-        features = prepare_inference_features(raw_rows, self.schema_data)
-        return predict_performance(self.model, features)
+        features = prepare_features(raw_rows, self.schema_data)
+        return predict_frame(self.model, features)

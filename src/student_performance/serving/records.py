@@ -2,7 +2,7 @@
 
 One Pydantic field per feature, named as in the schema (``"Class_ X_Percentage"``, with
 its space, is the field's name; ``Class_X_Percentage`` is accepted too). Values are
-normalised by the pipelines' own cleaning code (``clean_text`` then ``type_column``),
+normalised by the core cleaning code (``clean_text`` then ``type_column``),
 memoised per distinct spelling, so ``" eXCELLENT "`` is read as ``Excellent`` exactly as
 in training; a missing token (``"nan"``, ``""``...) or ``null`` means missing and is
 imputed by the model. A value the schema does not allow, a value of the wrong JSON type
@@ -33,7 +33,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from student_performance.pipelines.data_processing.nodes import (
+from student_performance.core.cleaning import (
     clean_text,
     type_column,
 )

@@ -7,11 +7,11 @@ import logging
 import pandas as pd
 import pytest
 
+from student_performance.core.cleaning import clean_text
 from student_performance.datasets import RawCSVDataset, RawDataError
 from student_performance.pipelines.data_processing.nodes import (
     build_quality_report,
     check_raw_structure,
-    clean_text,
     normalise_values,
     quarantine_rows,
 )

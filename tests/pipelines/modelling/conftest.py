@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from student_performance.pipelines.data_processing.nodes import normalise_frame
+from student_performance.core.cleaning import normalise_frame
 
 
 @pytest.fixture(scope="module")

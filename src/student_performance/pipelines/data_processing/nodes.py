@@ -1,9 +1,8 @@
 """Nodes of the data_processing pipeline: raw text in, typed and accounted-for rows out.
 
 No column of a particular dataset is named here: everything comes from the
-``DatasetSchema`` in conf. The helpers ``check_columns`` and ``normalise_frame`` are
-public because the inference side (the bundled MLflow model, the API) cleans incoming
-rows with exactly the same code.
+``DatasetSchema`` in conf. The cleaning itself lives in ``student_performance.core``,
+shared with the bundled MLflow model, the API and drift monitoring.
 """
 
 from __future__ import annotations
@@ -13,61 +12,19 @@ from typing import Any
 
 import pandas as pd
 
+from student_performance.core.cleaning import (
+    REASON,
+    check_columns,
+    clean_text,
+    invalid_values,
+    normalise_frame,
+    source_lines,
+    source_of,
+)
 from student_performance.datasets import RawDataError
 from student_performance.schema import DatasetSchema, FeatureKind, FeatureSpec
 
 logger = logging.getLogger(__name__)
-
-SOURCE_LINE = "source_line"  # index name: the row's line in the raw file (header = 1)
-REASON = "reason"
-
-
-def _source_of(frame: pd.DataFrame) -> str:
-    return frame.attrs.get("source_file", "raw input")
-
-
-def _source_lines(n_rows: int) -> pd.RangeIndex:
-    # One record per line (the reader skips blank lines): the header is line 1.
-    return pd.RangeIndex(2, n_rows + 2, name=SOURCE_LINE)
-
-
-def check_columns(
-    raw: pd.DataFrame, required: list[str], dataset: DatasetSchema
-) -> pd.DataFrame:
-    """Check a raw frame's columns and return the required ones, in that order.
-
-    Args:
-        raw: Raw rows, every cell as text.
-        required: Columns that must be present.
-        dataset: Schema fields ``drop_columns`` and ``unknown_columns``.
-
-    Returns:
-        A new frame with the ``required`` columns only, same index.
-
-    Raises:
-        RawDataError: A single column (wrong delimiter), missing required columns, or
-            unknown columns when the schema says ``unknown_columns: error``.
-    """
-    source = _source_of(raw)
-    found = [str(c) for c in raw.columns]
-    if len(found) == 1 and len(required) > 1:
-        raise RawDataError(
-            f"{source}: found a single column {found[0]!r} where {len(required)} are "
-            "expected: is the delimiter wrong? The file must be comma-separated."
-        )
-    missing = [c for c in required if c not in found]
-    if missing:
-        raise RawDataError(
-            f"{source}: required columns missing: {missing}; columns found: {found}"
-        )
-    unknown = [
-        c for c in found if c not in dataset.columns + list(dataset.drop_columns)
-    ]
-    if unknown and dataset.unknown_columns == "error":
-        raise RawDataError(f"{source}: unknown columns {unknown} (schema says: error)")
-    if unknown:
-        logger.warning("%s: unknown columns dropped: %s", source, unknown)
-    return raw.loc[:, required].copy()
 
 
 def check_raw_structure(
@@ -87,91 +44,16 @@ def check_raw_structure(
     """
     checked = check_columns(raw_students, dataset.columns, dataset)
     if checked.empty:
-        raise RawDataError(f"{_source_of(raw_students)}: header only, no data rows")
-    checked.index = _source_lines(len(raw_students))
+        raise RawDataError(f"{source_of(raw_students)}: header only, no data rows")
+    checked.index = source_lines(len(raw_students))
     logger.info(
         "Checked %s: %d rows, %d of %d columns kept",
-        _source_of(raw_students),
+        source_of(raw_students),
         len(checked),
         checked.shape[1],
         raw_students.shape[1],
     )
     return checked
-
-
-def clean_text(values: pd.Series, missing_tokens: tuple[str, ...]) -> pd.Series:
-    """Strip, collapse inner white space, and turn missing tokens into NA.
-
-    Args:
-        values: Raw text values.
-        missing_tokens: Spellings that mean missing, matched case-insensitively.
-
-    Returns:
-        A ``string`` series with the same index.
-    """
-    text = values.astype("string").str.strip().str.replace(r"\s+", " ", regex=True)
-    tokens = {t.casefold() for t in missing_tokens}
-    return text.mask(text.str.casefold().isin(tokens))
-
-
-def _to_categorical(
-    text: pd.Series, values: tuple[str, ...], ordered: bool
-) -> pd.Series:
-    canonical = {v.casefold(): v for v in values}
-    mapped = text.str.casefold().map(canonical)
-    return pd.Series(
-        pd.Categorical(mapped, categories=list(values), ordered=ordered),
-        index=text.index,
-        name=text.name,
-    )
-
-
-def _to_numeric(text: pd.Series, spec: FeatureSpec) -> pd.Series:
-    number = pd.to_numeric(text, errors="coerce").astype("Float64")
-    low = spec.min if spec.min is not None else -float("inf")
-    high = spec.max if spec.max is not None else float("inf")
-    return number.where(number.between(low, high))
-
-
-def type_column(text: pd.Series, spec: FeatureSpec) -> pd.Series:
-    """Type one cleaned text column as the schema says; values not allowed become NA.
-
-    Args:
-        text: Output of ``clean_text``.
-        spec: The feature's kind, allowed values or order, numeric range.
-
-    Returns:
-        Categorical (ordered for ordinal features) or ``Float64`` series.
-    """
-    if spec.kind is FeatureKind.NUMERIC:
-        return _to_numeric(text, spec)
-    return _to_categorical(text, spec.values, spec.kind is FeatureKind.ORDINAL)
-
-
-def normalise_frame(raw: pd.DataFrame, dataset: DatasetSchema) -> pd.DataFrame:
-    """Clean and type every schema column present in ``raw``.
-
-    Args:
-        raw: Raw text columns (target and/or features).
-        dataset: The schema.
-
-    Returns:
-        A new frame, same index and columns, typed as the schema says.
-    """
-    typed = {}
-    for name in raw.columns:
-        text = clean_text(raw[name], dataset.missing_tokens)
-        if name == dataset.target.name:
-            target = dataset.target
-            typed[name] = _to_categorical(text, target.classes, target.ordinal)
-        else:
-            typed[name] = type_column(text, dataset.feature(name))
-    return pd.DataFrame(typed, index=raw.index)
-
-
-def _invalid_values(text: pd.Series, typed: pd.Series) -> pd.Series:
-    """Counts of the cleaned values that typing turned into NA, most frequent first."""
-    return text[text.notna() & typed.isna()].value_counts()
 
 
 def normalise_values(
@@ -195,7 +77,7 @@ def normalise_values(
     n_rows = len(typed)
     for name in typed.columns:
         text = clean_text(int_students_raw[name], dataset.missing_tokens)
-        missing, invalid = text.isna().sum(), _invalid_values(text, typed[name])
+        missing, invalid = text.isna().sum(), invalid_values(text, typed[name])
         if missing / n_rows > quality["max_missing_share"]:
             logger.warning("Column %r: %d of %d values missing", name, missing, n_rows)
         if invalid.sum() / n_rows > quality["max_invalid_share"]:
@@ -229,7 +111,7 @@ def quarantine_rows(
         ``reason`` and the original raw row.
     """
     target = dataset.target.name
-    raw = raw_students.set_axis(_source_lines(len(raw_students)), axis=0)
+    raw = raw_students.set_axis(source_lines(len(raw_students)), axis=0)
     raw_target = clean_text(raw[target], dataset.missing_tokens)
     reason = pd.Series(pd.NA, index=int_students_typed.index, dtype="string")
     reason[raw_target.isna()] = "target_missing"
@@ -253,7 +135,7 @@ def _column_summary(
     text: pd.Series, typed: pd.Series, kept: pd.Series, spec: FeatureSpec | None
 ) -> dict[str, Any]:
     n_in, n_kept = len(text), len(kept)
-    invalid = _invalid_values(text, typed)
+    invalid = invalid_values(text, typed)
     summary = {
         "kind": spec.kind.value if spec else "target",
         "missing_before": {
@@ -322,7 +204,7 @@ def build_quality_report(
     }
     report = {
         "dataset": dataset.name,
-        "source_file": _source_of(raw_students),
+        "source_file": source_of(raw_students),
         "encoding": raw_students.attrs.get("encoding", "unknown"),
         "rows_in": rows_in,
         "rows_kept": len(kept),

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from student_performance.pipelines.data_processing.nodes import (
+from student_performance.core.cleaning import (
     clean_text,
     normalise_frame,
 )

@@ -2,49 +2,35 @@
 
 Training nodes fit and evaluate; the two inference nodes (``prepare_inference_features``
 and ``predict_performance``) turn raw rows into predictions with the persisted model and
-are what the bundled MLflow model runs.
+are what the bundled MLflow model runs. The CV engine and inference live in
+``student_performance.core``; these nodes are thin. The inference nodes keep their
+names and module: a registered MLflow model refers to them by import path.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed
-from sklearn.base import clone
 from sklearn.metrics import classification_report
-from sklearn.model_selection import (
-    ParameterGrid,
-    RepeatedStratifiedKFold,
-    train_test_split,
-)
+from sklearn.model_selection import train_test_split
 
-from student_performance.models.candidates import build_candidate
+from student_performance.core.cleaning import check_columns
+from student_performance.core.inference import predict_frame, prepare_features
+from student_performance.core.selection import (
+    cross_validate,
+    features_and_target,
+    fit_configuration,
+    higher_is_better,
+    rank_configurations,
+)
 from student_performance.models.estimators import OrderedClassifier
-from student_performance.models.metrics import (
-    LOWER_IS_BETTER,
-    METRICS,
-    classification_metrics,
-)
-from student_performance.pipelines.data_processing.nodes import (
-    check_columns,
-    normalise_frame,
-)
+from student_performance.models.metrics import METRICS, classification_metrics
 from student_performance.schema import DatasetSchema
 
 logger = logging.getLogger(__name__)
-
-PREDICTION = "prediction"
-PROBA_PREFIX = "proba_"
-
-
-def _xy(frame: pd.DataFrame, dataset: DatasetSchema) -> tuple[pd.DataFrame, np.ndarray]:
-    return frame[dataset.feature_names], frame[dataset.target.name].astype(
-        object
-    ).to_numpy()
 
 
 def split_development_holdout(
@@ -75,42 +61,6 @@ def split_development_holdout(
     return development.sort_index(), holdout.sort_index()
 
 
-def _configs(candidates: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
-    configs = []
-    for name, spec in candidates.items():
-        if not spec.get("enabled", True):
-            continue
-        for i, params in enumerate(ParameterGrid(spec.get("grid") or [{}])):
-            configs.append(
-                {
-                    "candidate": name,
-                    "config": i,
-                    "estimator": spec["estimator"],
-                    "ordinal_as": spec.get("ordinal_as", "codes"),
-                    "params": dict(params),
-                }
-            )
-    return configs
-
-
-def _model(
-    config: dict[str, Any], dataset: DatasetSchema, seed: int
-) -> OrderedClassifier:
-    pipeline = build_candidate(
-        config["estimator"], config["params"], dataset, seed, config["ordinal_as"]
-    )
-    return OrderedClassifier(pipeline, dataset.target.classes)
-
-
-def _fit_score(model, X, y, train, test) -> dict[str, float]:  # noqa: N803, PLR0917
-    fitted = clone(model).fit(X.iloc[train], y[train])
-    truth = fitted.to_index(y[test])
-    predicted = fitted.predict_index(X.iloc[test])
-    return classification_metrics(
-        truth, predicted, fitted.predict_proba(X.iloc[test]), len(fitted.classes_)
-    )
-
-
 def evaluate_candidates(
     mi_development: pd.DataFrame,
     dataset: DatasetSchema,
@@ -119,8 +69,7 @@ def evaluate_candidates(
 ) -> pd.DataFrame:
     """Score every candidate configuration by repeated stratified CV.
 
-    Preprocessing is part of each candidate, so imputation and encoding are fitted
-    inside every training fold and never see the validation fold.
+    Preprocessing is part of each candidate, so it is fitted inside every training fold.
 
     Args:
         mi_development: The development part.
@@ -133,42 +82,7 @@ def evaluate_candidates(
         One row per configuration and fold: candidate, config, params (JSON), repeat,
         fold and every metric.
     """
-    X, y = _xy(mi_development, dataset)
-    splitter = RepeatedStratifiedKFold(
-        n_splits=cv["n_splits"], n_repeats=cv["n_repeats"], random_state=cv["seed"]
-    )
-    folds = list(splitter.split(X, y))
-    configs = _configs(candidates)
-    jobs = [
-        (c, f, train, test) for c in configs for f, (train, test) in enumerate(folds)
-    ]
-    scores = Parallel(n_jobs=cv.get("n_jobs", 1))(
-        delayed(_fit_score)(_model(c, dataset, cv["seed"]), X, y, train, test)
-        for c, _, train, test in jobs
-    )
-    rows = [
-        {
-            "candidate": c["candidate"],
-            "config": c["config"],
-            "params": json.dumps(c["params"], sort_keys=True),
-            "repeat": f // cv["n_splits"],
-            "fold": f % cv["n_splits"],
-            **score,
-        }
-        for (c, f, _, _), score in zip(jobs, scores, strict=True)
-    ]
-    logger.info(
-        "Repeated CV: %d configurations x %d folds on %d rows",
-        len(configs),
-        len(folds),
-        len(X),
-    )
-    return pd.DataFrame(rows)
-
-
-def _better(metric: str) -> bool:
-    """True when larger values of the metric are better."""
-    return metric not in LOWER_IS_BETTER
+    return cross_validate(mi_development, dataset, candidates, cv)
 
 
 def summarise_candidates(
@@ -188,32 +102,9 @@ def summarise_candidates(
         best first), the selected configuration with its CV means, and the summary as
         MLflow metrics named ``<candidate>.<metric>_mean`` / ``_std``.
     """
-    primary = selection["primary_metric"]
-    if primary not in METRICS:
-        raise ValueError(f"primary_metric {primary!r} is not one of {METRICS}")
-    grouped = model_cv_folds.groupby(["candidate", "config", "params"], sort=False)[
-        list(METRICS)
-    ]
-    stats = (
-        grouped.mean()
-        .add_suffix("_mean")
-        .join(grouped.std(ddof=0).add_suffix("_std"))
-        .reset_index()
+    summary, selected = rank_configurations(
+        model_cv_folds, candidates, selection["primary_metric"]
     )
-    ascending = not _better(primary)
-    ranked = stats.sort_values(f"{primary}_mean", ascending=ascending, kind="stable")
-    summary = ranked.drop_duplicates("candidate").reset_index(drop=True)
-    best = summary.iloc[0]
-    spec = candidates[best["candidate"]]
-    selected = {
-        "candidate": best["candidate"],
-        "estimator": spec["estimator"],
-        "ordinal_as": spec.get("ordinal_as", "codes"),
-        "params": json.loads(best["params"]),
-        "primary_metric": primary,
-        "cv": {m: float(best[f"{m}_mean"]) for m in METRICS},
-        "cv_std": {m: float(best[f"{m}_std"]) for m in METRICS},
-    }
     metrics = {
         f"{row['candidate']}.{m}_{stat}": {
             "value": float(row[f"{m}_{stat}"]),
@@ -227,48 +118,10 @@ def summarise_candidates(
         "Selected %s %s: CV %s = %.3f",
         selected["candidate"],
         selected["params"],
-        primary,
-        selected["cv"][primary],
+        selected["primary_metric"],
+        selected["cv"][selected["primary_metric"]],
     )
     return summary, selected, metrics
-
-
-def score_configuration(
-    mi_development: pd.DataFrame,
-    dataset: DatasetSchema,
-    configuration: dict[str, Any],
-    cv: dict[str, Any],
-    primary_metric: str,
-) -> float:
-    """One configuration's repeated-CV mean of the primary metric on these folds.
-
-    The registry gate uses it to score the champion's configuration (estimator,
-    encoding, parameters) on the challenger's development data and folds, so that both
-    figures are measured on the same rows. It runs the same code as model selection,
-    so on unchanged data it reproduces the champion's own figure exactly.
-
-    Args:
-        mi_development: The development part the challenger was selected on.
-        dataset: The schema.
-        configuration: ``estimator``, ``params`` and ``ordinal_as`` (as in
-            ``model_selected_config``).
-        cv: ``n_splits``, ``n_repeats``, ``seed``, ``n_jobs``.
-        primary_metric: The metric to return.
-
-    Returns:
-        The mean of ``primary_metric`` over the folds.
-    """
-    name = configuration.get("candidate", "configuration")
-    spec = {
-        "estimator": configuration["estimator"],
-        "ordinal_as": configuration.get("ordinal_as", "codes"),
-        "grid": {key: [value] for key, value in configuration["params"].items()},
-    }
-    folds = evaluate_candidates(mi_development, dataset, {name: spec}, cv)
-    _, scored, _ = summarise_candidates(
-        folds, {name: spec}, {"primary_metric": primary_metric}
-    )
-    return scored["cv"][primary_metric]
 
 
 def fit_selected_model(
@@ -289,9 +142,8 @@ def fit_selected_model(
         The fitted model: ``predict`` gives class names, ``predict_proba`` one column
         per class in the target's order.
     """
-    X, y = _xy(mi_development, dataset)
-    model = _model(selected, dataset, seed).fit(X, y)
-    logger.info("Fitted %s on %d rows", selected["candidate"], len(X))
+    model = fit_configuration(mi_development, selected, dataset, seed)
+    logger.info("Fitted %s on %d rows", selected["candidate"], len(mi_development))
     return model
 
 
@@ -308,7 +160,7 @@ def evaluate_holdout(
     Returns:
         Every metric, the per-class report and a confusion-matrix figure.
     """
-    X, y = _xy(mi_holdout, dataset)
+    X, y = features_and_target(mi_holdout, dataset)
     truth, predicted = model_selected.to_index(y), model_selected.predict_index(X)
     classes = list(dataset.target.classes)
     metrics = classification_metrics(
@@ -410,7 +262,7 @@ def explain_model(
     """
     from sklearn.inspection import permutation_importance  # noqa: PLC0415
 
-    X, y = _xy(mi_holdout, dataset)
+    X, y = features_and_target(mi_holdout, dataset)
     scorer = _scorer(explain["scoring"], len(dataset.target.classes))
     result = permutation_importance(
         model_selected,
@@ -440,7 +292,7 @@ def _scorer(metric: str, n_classes: int):
         value = classification_metrics(
             truth, predicted, estimator.predict_proba(X), n_classes
         )[metric]
-        return value if _better(metric) else -value
+        return value if higher_is_better(metric) else -value
 
     return score
 
@@ -637,9 +489,7 @@ def prepare_inference_features(
         The typed feature frame; values outside the allowed sets are NA (imputed by
         the model).
     """
-    dataset = DatasetSchema.model_validate(model_dataset_schema)
-    features = check_columns(raw_rows, dataset.feature_names, dataset)
-    return normalise_frame(features, dataset)
+    return prepare_features(raw_rows, model_dataset_schema)
 
 
 def predict_performance(
@@ -654,10 +504,4 @@ def predict_performance(
     Returns:
         ``prediction`` then ``proba_<class>`` per class, same index as ``features``.
     """
-    proba = model_selected.predict_proba(features)
-    columns = [f"{PROBA_PREFIX}{c}" for c in model_selected.classes_]
-    result = pd.DataFrame(proba, columns=columns, index=features.index)
-    result.insert(
-        0, PREDICTION, model_selected.classes_[model_selected.predict_index(features)]
-    )
-    return result
+    return predict_frame(model_selected, features)

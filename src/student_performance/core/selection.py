@@ -1,0 +1,228 @@
+"""Model selection by repeated stratified CV: the engine the pipeline and the gate share.
+
+The modelling pipeline selects a configuration with ``cross_validate`` and
+``rank_configurations``; the registry gate re-scores the champion's configuration on the
+challenger's folds with ``score_configuration``, which runs the very same code, so on
+unchanged data it reproduces the champion's own figure exactly.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from joblib import Parallel, delayed
+from sklearn.base import clone
+from sklearn.model_selection import ParameterGrid, RepeatedStratifiedKFold
+
+from student_performance.models.candidates import build_candidate
+from student_performance.models.estimators import OrderedClassifier
+from student_performance.models.metrics import (
+    LOWER_IS_BETTER,
+    METRICS,
+    classification_metrics,
+)
+from student_performance.schema import DatasetSchema
+
+logger = logging.getLogger(__name__)
+
+
+def features_and_target(
+    frame: pd.DataFrame, dataset: DatasetSchema
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """The schema's feature columns and the target's class names as an array."""
+    return frame[dataset.feature_names], frame[dataset.target.name].astype(
+        object
+    ).to_numpy()
+
+
+def configurations(candidates: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every enabled candidate's parameter grid expanded to single configurations."""
+    configs = []
+    for name, spec in candidates.items():
+        if not spec.get("enabled", True):
+            continue
+        for i, params in enumerate(ParameterGrid(spec.get("grid") or [{}])):
+            configs.append(
+                {
+                    "candidate": name,
+                    "config": i,
+                    "estimator": spec["estimator"],
+                    "ordinal_as": spec.get("ordinal_as", "codes"),
+                    "params": dict(params),
+                }
+            )
+    return configs
+
+
+def build_model(
+    config: dict[str, Any], dataset: DatasetSchema, seed: int
+) -> OrderedClassifier:
+    """An unfitted model (preprocessing + estimator) for one configuration."""
+    pipeline = build_candidate(
+        config["estimator"], config["params"], dataset, seed, config["ordinal_as"]
+    )
+    return OrderedClassifier(pipeline, dataset.target.classes)
+
+
+def _fit_score(model, X, y, train, test) -> dict[str, float]:  # noqa: N803, PLR0917
+    fitted = clone(model).fit(X.iloc[train], y[train])
+    truth = fitted.to_index(y[test])
+    predicted = fitted.predict_index(X.iloc[test])
+    return classification_metrics(
+        truth, predicted, fitted.predict_proba(X.iloc[test]), len(fitted.classes_)
+    )
+
+
+def cross_validate(
+    frame: pd.DataFrame,
+    dataset: DatasetSchema,
+    candidates: dict[str, dict[str, Any]],
+    cv: dict[str, Any],
+) -> pd.DataFrame:
+    """Score every candidate configuration by repeated stratified CV.
+
+    Preprocessing is part of each candidate, so imputation and encoding are fitted
+    inside every training fold and never see the validation fold.
+
+    Args:
+        frame: Rows with the target and the features.
+        dataset: The schema.
+        candidates: Per candidate: ``estimator``, optional ``grid`` (parameter lists),
+            ``ordinal_as``, ``enabled``.
+        cv: ``n_splits``, ``n_repeats``, ``seed``, ``n_jobs``.
+
+    Returns:
+        One row per configuration and fold: candidate, config, params (JSON), repeat,
+        fold and every metric.
+    """
+    X, y = features_and_target(frame, dataset)
+    splitter = RepeatedStratifiedKFold(
+        n_splits=cv["n_splits"], n_repeats=cv["n_repeats"], random_state=cv["seed"]
+    )
+    folds = list(splitter.split(X, y))
+    configs = configurations(candidates)
+    jobs = [
+        (c, f, train, test) for c in configs for f, (train, test) in enumerate(folds)
+    ]
+    scores = Parallel(n_jobs=cv.get("n_jobs", 1))(
+        delayed(_fit_score)(build_model(c, dataset, cv["seed"]), X, y, train, test)
+        for c, _, train, test in jobs
+    )
+    rows = [
+        {
+            "candidate": c["candidate"],
+            "config": c["config"],
+            "params": json.dumps(c["params"], sort_keys=True),
+            "repeat": f // cv["n_splits"],
+            "fold": f % cv["n_splits"],
+            **score,
+        }
+        for (c, f, _, _), score in zip(jobs, scores, strict=True)
+    ]
+    logger.info(
+        "Repeated CV: %d configurations x %d folds on %d rows",
+        len(configs),
+        len(folds),
+        len(X),
+    )
+    return pd.DataFrame(rows)
+
+
+def higher_is_better(metric: str) -> bool:
+    """True when larger values of the metric are better."""
+    return metric not in LOWER_IS_BETTER
+
+
+def rank_configurations(
+    folds: pd.DataFrame, candidates: dict[str, dict[str, Any]], primary: str
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Each candidate's best configuration, best first, and the overall winner.
+
+    Args:
+        folds: Output of ``cross_validate``.
+        candidates: The candidate specs (``estimator``, ``ordinal_as``).
+        primary: The metric that ranks.
+
+    Returns:
+        One row per candidate (mean and std of every metric) and the selected
+        configuration with its CV means (``cv``) and standard deviations (``cv_std``).
+
+    Raises:
+        ValueError: ``primary`` is not a known metric.
+    """
+    if primary not in METRICS:
+        raise ValueError(f"primary_metric {primary!r} is not one of {METRICS}")
+    grouped = folds.groupby(["candidate", "config", "params"], sort=False)[
+        list(METRICS)
+    ]
+    stats = (
+        grouped.mean()
+        .add_suffix("_mean")
+        .join(grouped.std(ddof=0).add_suffix("_std"))
+        .reset_index()
+    )
+    ascending = not higher_is_better(primary)
+    ranked = stats.sort_values(f"{primary}_mean", ascending=ascending, kind="stable")
+    summary = ranked.drop_duplicates("candidate").reset_index(drop=True)
+    best = summary.iloc[0]
+    spec = candidates[best["candidate"]]
+    selected = {
+        "candidate": best["candidate"],
+        "estimator": spec["estimator"],
+        "ordinal_as": spec.get("ordinal_as", "codes"),
+        "params": json.loads(best["params"]),
+        "primary_metric": primary,
+        "cv": {m: float(best[f"{m}_mean"]) for m in METRICS},
+        "cv_std": {m: float(best[f"{m}_std"]) for m in METRICS},
+    }
+    return summary, selected
+
+
+def score_configuration(
+    frame: pd.DataFrame,
+    dataset: DatasetSchema,
+    configuration: dict[str, Any],
+    cv: dict[str, Any],
+    primary_metric: str,
+) -> float:
+    """One configuration's repeated-CV mean of the primary metric on these folds.
+
+    The registry gate uses it to score the champion's configuration (estimator,
+    encoding, parameters) on the challenger's development data and folds, so that both
+    figures are measured on the same rows.
+
+    Args:
+        frame: The development part the challenger was selected on.
+        dataset: The schema.
+        configuration: ``estimator``, ``params`` and ``ordinal_as`` (as in
+            ``model_selected_config``).
+        cv: ``n_splits``, ``n_repeats``, ``seed``, ``n_jobs``.
+        primary_metric: The metric to return.
+
+    Returns:
+        The mean of ``primary_metric`` over the folds.
+    """
+    name = configuration.get("candidate", "configuration")
+    spec = {
+        "estimator": configuration["estimator"],
+        "ordinal_as": configuration.get("ordinal_as", "codes"),
+        "grid": {key: [value] for key, value in configuration["params"].items()},
+    }
+    folds = cross_validate(frame, dataset, {name: spec}, cv)
+    _, scored = rank_configurations(folds, {name: spec}, primary_metric)
+    return scored["cv"][primary_metric]
+
+
+def fit_configuration(
+    frame: pd.DataFrame,
+    configuration: dict[str, Any],
+    dataset: DatasetSchema,
+    seed: int,
+) -> OrderedClassifier:
+    """Fit one configuration on all of ``frame``."""
+    X, y = features_and_target(frame, dataset)
+    return build_model(configuration, dataset, seed).fit(X, y)
