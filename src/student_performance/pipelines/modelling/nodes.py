@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from sklearn.metrics import classification_report
 from sklearn.model_selection import train_test_split
@@ -23,12 +22,14 @@ from student_performance.core.selection import (
     cross_validate,
     features_and_target,
     fit_configuration,
-    higher_is_better,
     rank_configurations,
 )
 from student_performance.models.estimators import OrderedClassifier
 from student_performance.models.metrics import METRICS, classification_metrics
 from student_performance.schema import DatasetSchema
+
+from ._explain import mean_abs_contributions, metric_scorer
+from ._figures import comparison_figure, confusion_figure, importance_figure
 
 logger = logging.getLogger(__name__)
 
@@ -174,30 +175,11 @@ def evaluate_holdout(
         output_dict=True,
         zero_division=0,
     )
-    figure = _confusion_figure(truth, predicted, classes)
+    figure = confusion_figure(truth, predicted, classes)
     logger.info(
         "Holdout (%d rows): %s", len(X), {k: round(v, 3) for k, v in metrics.items()}
     )
     return metrics, report, figure
-
-
-def _confusion_figure(truth: np.ndarray, predicted: np.ndarray, classes: list[str]):
-    from matplotlib.figure import Figure  # noqa: PLC0415 - keep matplotlib out of start-up
-    from sklearn.metrics import ConfusionMatrixDisplay  # noqa: PLC0415
-
-    figure = Figure(figsize=(5.5, 4.5), layout="constrained")
-    ax = figure.add_subplot()
-    ConfusionMatrixDisplay.from_predictions(
-        truth,
-        predicted,
-        labels=range(len(classes)),
-        display_labels=classes,
-        ax=ax,
-        cmap="Blues",
-        colorbar=False,
-    )
-    ax.set_title("Selected model on the holdout")
-    return figure
 
 
 def report_selected_model(
@@ -263,7 +245,7 @@ def explain_model(
     from sklearn.inspection import permutation_importance  # noqa: PLC0415
 
     X, y = features_and_target(mi_holdout, dataset)
-    scorer = _scorer(explain["scoring"], len(dataset.target.classes))
+    scorer = metric_scorer(explain["scoring"], len(dataset.target.classes))
     result = permutation_importance(
         model_selected,
         X,
@@ -277,79 +259,13 @@ def explain_model(
             "feature": dataset.feature_names,
             "permutation_importance_mean": result.importances_mean,
             "permutation_importance_std": result.importances_std,
-            "mean_abs_contribution": _contributions(model_selected, X, dataset),
+            "mean_abs_contribution": mean_abs_contributions(model_selected, X, dataset),
         }
     ).sort_values("permutation_importance_mean", ascending=False, ignore_index=True)
     logger.info(
         "Most important on the holdout: %s", ", ".join(table["feature"].head(3))
     )
-    return table, _importance_figure(table, explain["scoring"])
-
-
-def _scorer(metric: str, n_classes: int):
-    def score(estimator: OrderedClassifier, X, y) -> float:  # noqa: N803
-        truth, predicted = estimator.to_index(y), estimator.predict_index(X)
-        value = classification_metrics(
-            truth, predicted, estimator.predict_proba(X), n_classes
-        )[metric]
-        return value if higher_is_better(metric) else -value
-
-    return score
-
-
-def _contributions(
-    model: OrderedClassifier, X: pd.DataFrame, dataset: DatasetSchema
-) -> np.ndarray:  # noqa: N803
-    pipeline = model.estimator_
-    preprocess, estimator = (
-        pipeline.named_steps["preprocess"],
-        pipeline.named_steps["model"],
-    )
-    matrix = preprocess.transform(X)
-    names = preprocess.get_feature_names_out()
-    owner = np.array([_owner(n, dataset.feature_names) for n in names])
-    if hasattr(estimator, "regressor_") or hasattr(estimator, "coef_"):
-        coef = np.atleast_2d(getattr(estimator, "regressor_", estimator).coef_)
-        centred = matrix - matrix.mean(axis=0)
-        per_column = np.abs(centred[:, None, :] * coef[None, :, :]).sum(axis=1)
-    elif hasattr(estimator, "booster_"):
-        raw = estimator.booster_.predict(matrix, pred_contrib=True)
-        per_column = np.abs(
-            raw.reshape(len(X), -1, matrix.shape[1] + 1)[:, :, :-1]
-        ).sum(axis=1)
-    else:
-        return np.full(len(dataset.feature_names), np.nan)
-    return np.array(
-        [per_column[:, owner == f].sum(axis=1).mean() for f in dataset.feature_names]
-    )
-
-
-def _owner(column: str, features: list[str]) -> str:
-    """The schema feature an encoded column comes from (``onehot__Caste_OBC`` -> Caste)."""
-    body = column.split("__", 1)[1]
-    return max((f for f in features if body == f or body.startswith(f"{f}_")), key=len)
-
-
-def _importance_figure(table: pd.DataFrame, scoring: str):
-    from matplotlib.figure import Figure  # noqa: PLC0415
-
-    ordered = table.iloc[::-1]
-    figure = Figure(figsize=(7, 0.35 * len(table) + 1.2), layout="constrained")
-    ax = figure.add_subplot()
-    ax.barh(
-        ordered["feature"],
-        ordered["permutation_importance_mean"],
-        xerr=ordered["permutation_importance_std"],
-        color="#4C78A8",
-    )
-    ax.axvline(0, color="grey", linewidth=0.8)
-    ax.set_xlabel(f"drop in {scoring} when the feature is shuffled (holdout)")
-    ax.set_title("Permutation importance of the selected model")
-    return figure
-
-
-_HEADLINE = ("accuracy", "balanced_accuracy", "f1_macro", "quadratic_weighted_kappa")
-_TABLE_METRICS = (*_HEADLINE, "log_loss")
+    return table, importance_figure(table, explain["scoring"])
 
 
 def build_comparison_report(
@@ -366,78 +282,7 @@ def build_comparison_report(
         the selected model's holdout score as a bar of its own, and a table of the
         figures (mean ± std) with each candidate's parameters.
     """
-    from plotly.subplots import make_subplots  # noqa: PLC0415
-
-    selected = rpt_selected_model_metrics["model"]
-    figure = make_subplots(
-        rows=2,
-        cols=1,
-        specs=[[{"type": "xy"}], [{"type": "table"}]],
-        row_heights=[0.5, 0.5],
-        vertical_spacing=0.08,
-        subplot_titles=(
-            "Repeated CV on the development part (mean ± std over the folds)",
-            "Every candidate, best configuration (repeated CV, mean ± std)",
-        ),
-    )
-    for _, row in rpt_cv_summary.iterrows():
-        figure.add_bar(
-            name=row["candidate"]
-            + (" (selected)" if row["candidate"] == selected else ""),
-            x=list(_HEADLINE),
-            y=[row[f"{m}_mean"] for m in _HEADLINE],
-            error_y={"type": "data", "array": [row[f"{m}_std"] for m in _HEADLINE]},
-            marker_color="#9e9e9e" if row["candidate"] == "baseline" else None,
-            row=1,
-            col=1,
-        )
-    holdout = rpt_selected_model_metrics["holdout"]
-    figure.add_bar(
-        name=f"{selected} on the holdout (scored once)",
-        x=list(_HEADLINE),
-        y=[holdout[m] for m in _HEADLINE],
-        marker={"color": "#222222", "pattern": {"shape": "/"}},
-        row=1,
-        col=1,
-    )
-    cells = [
-        rpt_cv_summary["candidate"],
-        rpt_cv_summary["params"]
-        .str.replace(r'[{}"]', "", regex=True)
-        .str.replace(", ", "<br>"),
-        *[
-            [
-                f"{r[f'{m}_mean']:.3f} ± {r[f'{m}_std']:.3f}"
-                for _, r in rpt_cv_summary.iterrows()
-            ]
-            for m in _TABLE_METRICS
-        ],
-    ]
-    figure.add_table(
-        columnwidth=[1.1, 1.6, *[1] * len(_TABLE_METRICS)],
-        header={
-            "values": [
-                "candidate",
-                "parameters",
-                *[m.replace("_", " ") for m in _TABLE_METRICS],
-            ]
-        },
-        cells={
-            "values": cells,
-            "align": ["left", "left", *["right"] * len(_TABLE_METRICS)],
-        },
-        row=2,
-        col=1,
-    )
-    figure.update_layout(
-        title=f"Model comparison: selected {selected} by "
-        f"{rpt_selected_model_metrics['primary_metric']} (the baseline predicts class priors)",
-        barmode="group",
-        height=1100,
-        template="plotly_white",
-        legend={"orientation": "h", "y": 1.02, "yanchor": "bottom"},
-    )
-    return figure
+    return comparison_figure(rpt_cv_summary, rpt_selected_model_metrics)
 
 
 def build_input_example(
