@@ -65,3 +65,17 @@ def test_sliced_run_to_the_selected_model(
     assert summary["cv"]["accuracy"] > summary["candidates_cv"]["baseline"]["accuracy"]
     assert set(summary["holdout"]) == set(summary["cv"])
     assert len(predictions) == 4
+
+
+def test_inference_nodes_keep_the_import_path_registered_models_pickle():
+    """A registered MLflow model pickles its inference pipeline: each node's function is
+    stored by module and name. Models registered before the core package existed refer
+    to these two paths, so they must keep resolving (checked by hand on a model trained
+    with the previous layout: it loads and predicts)."""
+    pipeline = create_pipeline().only_nodes_with_tags("inference")
+    paths = {(n.func.__module__, n.func.__qualname__) for n in pipeline.nodes}
+    module = "student_performance.pipelines.modelling.nodes"
+    assert paths == {
+        (module, "prepare_inference_features"),
+        (module, "predict_performance"),
+    }
