@@ -15,8 +15,8 @@ from student_performance.models.estimators import (
 )
 from student_performance.models.metrics import METRICS
 from student_performance.models.preprocessing import build_preprocessor
+from student_performance.pipelines.modelling._figures import build_comparison_report
 from student_performance.pipelines.modelling.nodes import (
-    build_comparison_report,
     build_input_example,
     evaluate_candidates,
     evaluate_holdout,

@@ -56,7 +56,7 @@ _HEADLINE = ("accuracy", "balanced_accuracy", "f1_macro", "quadratic_weighted_ka
 _TABLE_METRICS = (*_HEADLINE, "log_loss")
 
 
-def comparison_figure(
+def build_comparison_report(
     rpt_cv_summary: pd.DataFrame, rpt_selected_model_metrics: dict[str, Any]
 ):
     """A self-contained plotly figure comparing every candidate with the baseline.

@@ -29,7 +29,7 @@ from student_performance.models.metrics import METRICS, classification_metrics
 from student_performance.schema import DatasetSchema
 
 from ._explain import mean_abs_contributions, metric_scorer
-from ._figures import comparison_figure, confusion_figure, importance_figure
+from ._figures import confusion_figure, importance_figure
 
 logger = logging.getLogger(__name__)
 
@@ -68,20 +68,10 @@ def evaluate_candidates(
     candidates: dict[str, dict[str, Any]],
     cv: dict[str, Any],
 ) -> pd.DataFrame:
-    """Score every candidate configuration by repeated stratified CV.
+    """Repeated stratified CV of every candidate on the development part.
 
-    Preprocessing is part of each candidate, so it is fitted inside every training fold.
-
-    Args:
-        mi_development: The development part.
-        dataset: The schema.
-        candidates: Per candidate: ``estimator``, optional ``grid`` (parameter lists),
-            ``ordinal_as``, ``enabled``.
-        cv: ``n_splits``, ``n_repeats``, ``seed``, ``n_jobs``.
-
-    Returns:
-        One row per configuration and fold: candidate, config, params (JSON), repeat,
-        fold and every metric.
+    The node form of ``core.selection.cross_validate`` (its docstring gives the
+    parameter fields and the columns of the fold table it returns).
     """
     return cross_validate(mi_development, dataset, candidates, cv)
 
@@ -266,23 +256,6 @@ def explain_model(
         "Most important on the holdout: %s", ", ".join(table["feature"].head(3))
     )
     return table, importance_figure(table, explain["scoring"])
-
-
-def build_comparison_report(
-    rpt_cv_summary: pd.DataFrame, rpt_selected_model_metrics: dict[str, Any]
-):
-    """A self-contained plotly figure comparing every candidate with the baseline.
-
-    Args:
-        rpt_cv_summary: One row per candidate (mean and std of every metric).
-        rpt_selected_model_metrics: Output of ``report_selected_model``.
-
-    Returns:
-        A plotly ``Figure``: CV means with std error bars for the headline metrics,
-        the selected model's holdout score as a bar of its own, and a table of the
-        figures (mean ± std) with each candidate's parameters.
-    """
-    return comparison_figure(rpt_cv_summary, rpt_selected_model_metrics)
 
 
 def build_input_example(

@@ -21,8 +21,8 @@ run they score the raw input example, a smoke test of that path.
 
 from kedro.pipeline import Node, Pipeline
 
+from ._figures import build_comparison_report
 from .nodes import (
-    build_comparison_report,
     build_input_example,
     evaluate_candidates,
     evaluate_holdout,
