@@ -557,30 +557,31 @@ class PredictionLog:
         return {column: row.get(column) for column in self._columns}
 
     def _to_spool(self, rows: list[tuple[int, dict[str, Any]]]) -> None:
-        stored = 0
+        stored, reason = 0, "no spool is configured"
         if self.spool is not None:
+            reason = f"the spool is full ({self.spool.max_rows} rows)"
             try:
                 stored = self.spool.append(rows)
-            except Exception:  # disk full, file removed: the rows cannot be kept
+            except Exception as err:  # disk full, file removed: the rows cannot be kept
                 logger.exception("Prediction log: spooling %d rows failed", len(rows))
+                reason = f"the spool failed: {_short(err)}"
         with self._lock:
             self.spooled += stored
             self.lost += len(rows) - stored
         if stored < len(rows):
-            self._warn_loss(len(rows) - stored)
+            self._warn_loss(len(rows) - stored, reason)
 
-    def _warn_loss(self, rows: int) -> None:
+    def _warn_loss(self, rows: int, reason: str) -> None:
         now = time.monotonic()
         if now - self._last_loss_warning < _LOSS_WARNING_EVERY_S and self.lost > rows:
             return
         self._last_loss_warning = now
-        bound = f"{self.spool.max_rows} rows" if self.spool else "no spool"
         logger.warning(
             "Prediction log: %d rows lost (%d so far): the database cannot take them "
-            "and the spool is full (%s)",
+            "and %s",
             rows,
             self.lost,
-            bound,
+            reason,
         )
 
     def flush(self, timeout: float = 10.0) -> bool:
