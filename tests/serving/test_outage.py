@@ -1,7 +1,8 @@
 """A database outage under load loses no prediction: the service in a real uvicorn
 process logs to a real PostgreSQL server, which is stopped for 10 s and started again
 while 8 clients post predictions for 30 s. Afterwards the log holds exactly one row
-per answered record (by request id) and no request got a 5xx.
+per answered record (by request id) and no request got a 5xx. And a slow database
+(an INSERT held by a lock past the write timeout) sends rows to the spool too.
 
 The 30 s of traffic and the 10 s outage are the scenario itself; every wait for a
 state (the spool filled, the spool replayed) polls with a deadline.
@@ -18,7 +19,10 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
+from student_performance.serving.prediction_log import PredictionLog
+from student_performance.serving.spool import Spool
 from tests.serving.conftest import start_server
+from tests.serving.test_spool import FEATURES, _entry, _wait_until
 
 logger = logging.getLogger(__name__)
 
@@ -146,3 +150,38 @@ def test_a_database_outage_under_load_loses_no_prediction(
     assert keys[0] == keys[1]
     assert after["spooled"] > 0
     assert after["lost"] == after["rejected"] == 0
+
+
+def test_an_insert_slower_than_the_write_timeout_is_spooled_then_replayed(
+    postgres_server, tmp_path
+):
+    log = PredictionLog(
+        postgres_server.url,
+        "slow_log",
+        FEATURES,
+        flush_interval_s=0.01,
+        spool=Spool(tmp_path / "spool.sqlite", 1000),
+        retry_interval_s=0.2,
+        write_timeout_s=0.5,
+    )
+    log.start()
+    engine = create_engine(postgres_server.url)
+    with engine.connect() as locker:  # holds the lock until its transaction ends
+        locker.execute(text("LOCK TABLE slow_log IN ACCESS EXCLUSIVE MODE"))
+        log.submit(_entry("a"))
+        log.submit(_entry("b"))
+        _wait_until(lambda: log.spool.rows == 2, "both rows spooled")  # noqa: PLR2004
+        during = log.status()
+        locker.rollback()
+    _wait_until(lambda: log.spool.rows == 0, "the spool replayed")
+    log.close()
+    with engine.connect() as connection:
+        logged = connection.execute(
+            text("SELECT request_id FROM slow_log ORDER BY id")
+        ).scalars()
+        logged = list(logged)
+    engine.dispose()
+
+    assert during["database_ok"] is False
+    assert logged == ["a", "b"]
+    assert (log.spooled, log.replayed, log.rejected, log.lost) == (2, 2, 0, 0)

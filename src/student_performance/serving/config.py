@@ -52,6 +52,7 @@ class PredictionLogSettings(_Frozen):
     batch_size: int = Field(500, ge=1)
     flush_interval_s: float = Field(0.2, gt=0)
     queue_size: int = Field(100_000, ge=1)
+    write_timeout_s: float | None = Field(10.0, gt=0)
     spool: SpoolSettings = SpoolSettings()
 
 

@@ -58,6 +58,7 @@ from sqlalchemy import (
     inspect,
     text,
 )
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 
 from student_performance.serving.spool import Spool
@@ -83,6 +84,8 @@ FIXED_COLUMNS = (
 )
 _STOP = object()
 _LOSS_WARNING_EVERY_S = 10  # at most one loss warning in this time (the first always)
+# errors about the rows themselves, not the database's availability
+_ROW_ERRORS = (sa_exc.IntegrityError, sa_exc.DataError)
 _PG_CONNECT_TIMEOUT_S = 5  # an unreachable host must not hold the writer for minutes
 
 
@@ -235,22 +238,31 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def make_engine(url: str) -> Engine:
-    """A SQLAlchemy engine for the log (SQLite: folder created, WAL journal)."""
+def make_engine(url: str, write_timeout_s: float | None = None) -> Engine:
+    """A SQLAlchemy engine for the log (SQLite: folder created, WAL journal).
+
+    PostgreSQL: a connection attempt gives up after a few seconds, and with
+    ``write_timeout_s`` a statement (an INSERT waiting for a lock, a server too busy)
+    is cancelled after that long, so a slow database sends rows to the spool instead
+    of holding the writer.
+    """
     parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite" and parsed.database:
+    backend = parsed.get_backend_name()
+    if backend == "sqlite" and parsed.database:
         from pathlib import Path  # noqa: PLC0415
 
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    connect_args = (
-        {"connect_timeout": _PG_CONNECT_TIMEOUT_S}
-        if parsed.get_backend_name() == "postgresql"
-        else {}
-    )
+    connect_args: dict[str, Any] = {}
+    if backend == "postgresql":
+        connect_args["connect_timeout"] = _PG_CONNECT_TIMEOUT_S
+        if write_timeout_s:
+            connect_args["options"] = (
+                f"-c statement_timeout={max(1, round(write_timeout_s * 1000))}"
+            )
     engine = create_engine(
         url, pool_pre_ping=True, json_serializer=_dumps, connect_args=connect_args
     )
-    if parsed.get_backend_name() == "sqlite":
+    if backend == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine
 
@@ -273,6 +285,8 @@ class PredictionLog:
         spool: Where rows wait while the database cannot take them; ``None``: no
             spool, such rows are lost (counted).
         retry_interval_s: How often the spool is replayed while the database fails.
+        write_timeout_s: PostgreSQL: a statement running longer is cancelled and its
+            rows spooled (``None``: no limit).
     """
 
     def __init__(  # noqa: PLR0913 - settings, all named
@@ -285,13 +299,14 @@ class PredictionLog:
         queue_size: int = 100_000,
         spool: Spool | None = None,
         retry_interval_s: float = 1.0,
+        write_timeout_s: float | None = None,
     ) -> None:
         self.url = url
         self.features = list(features)
         self.batch_size = batch_size
         self.flush_interval_s = flush_interval_s
         self.retry_interval_s = retry_interval_s
-        self.engine = make_engine(url)
+        self.engine = make_engine(url, write_timeout_s)
         self.table = log_table(table, self.features, MetaData())
         self._columns = [c.name for c in self.table.columns if c.name != "id"]
         self._insert = _idempotent_insert(self.table, self.engine.dialect.name)
@@ -335,25 +350,32 @@ class PredictionLog:
         )
 
     def _ensure_table(self) -> None:
-        self.table.metadata.create_all(self.engine)
-        existing = {
-            c["name"] for c in inspect(self.engine).get_columns(self.table.name)
-        }
-        missing = [c for c in (*self.features, "log_key") if c not in existing]
-        if missing:
-            preparer = self.engine.dialect.identifier_preparer
-            with self.engine.begin() as connection:
-                for column in missing:
-                    kind = "VARCHAR(32)" if column == "log_key" else "TEXT"
-                    connection.execute(
-                        text(
-                            f"ALTER TABLE {preparer.format_table(self.table)} "
-                            f"ADD COLUMN {preparer.quote(column)} {kind}"
-                        )
+        """Create the table, or bring a table of an older version up to date.
+
+        One transaction, without the write timeout (PostgreSQL): building the unique
+        index on a large old table may take a while.
+        """
+        with self.engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                connection.execute(text("SET LOCAL statement_timeout = 0"))
+            self.table.metadata.create_all(connection)
+            existing = {
+                c["name"] for c in inspect(connection).get_columns(self.table.name)
+            }
+            missing = [c for c in (*self.features, "log_key") if c not in existing]
+            preparer = connection.dialect.identifier_preparer
+            for column in missing:
+                kind = "VARCHAR(32)" if column == "log_key" else "TEXT"
+                connection.execute(
+                    text(
+                        f"ALTER TABLE {preparer.format_table(self.table)} "
+                        f"ADD COLUMN {preparer.quote(column)} {kind}"
                     )
+                )
+            for index in self.table.indexes:  # an older table lacks log_key's
+                index.create(connection, checkfirst=True)
+        if missing:
             logger.info("Prediction log: added columns %s", missing)
-        for index in self.table.indexes:  # a table of an older version lacks log_key's
-            index.create(self.engine, checkfirst=True)
         self._table_ready = True
 
     @property
@@ -457,11 +479,17 @@ class PredictionLog:
         """Insert rows, or spool them: behind older spooled rows, or on failure."""
         if (self.spool is None or not self.spool.rows) and self._try_insert(
             [row for _, row in rows]
-        ):
+        ) is None:
             return
         self._to_spool(rows)
 
-    def _try_insert(self, rows: list[dict[str, Any]]) -> bool:
+    def _try_insert(self, rows: list[dict[str, Any]]) -> Exception | None:
+        """Insert rows in one transaction.
+
+        Returns:
+            ``None`` on success, else the error (the database is then marked down
+            until the next replay, ``retry_interval_s`` later).
+        """
         try:
             if not self._table_ready:
                 self._ensure_table()
@@ -477,13 +505,13 @@ class PredictionLog:
                     _short(err),
                 )
             self.database_ok = False
-            return False
+            return err
         with self._lock:
             self.written += len(rows)
         if not self.database_ok:
             logger.info("Prediction log: the database takes rows again")
         self.database_ok = True
-        return True
+        return None
 
     def _watermark(self) -> int:
         """Spooled rows below this sequence number may be replayed now: every older
@@ -502,37 +530,35 @@ class PredictionLog:
         below = self._watermark()
         while chunk := spool.head(self.batch_size, below):
             rows = [self._revive(row) for _, row in chunk]
-            if not self._try_insert(rows):
-                if self._refuses_rows(rows):  # some rows can never be written
-                    spool.remove([seq for seq, _ in chunk])
-                    continue
-                return
+            rejected = self.rejected
+            error = self._try_insert(rows)
+            if error is not None and not (
+                isinstance(error, _ROW_ERRORS) and self._insert_one_by_one(rows)
+            ):
+                return  # the database is down or slow: the rows stay in the spool
             spool.remove([seq for seq, _ in chunk])
             with self._lock:
-                self.replayed += len(chunk)
+                self.replayed += len(chunk) - (self.rejected - rejected)
             if not spool.rows:
                 logger.info(
                     "Prediction log: spool replayed, %d rows in all", self.replayed
                 )
 
-    def _refuses_rows(self, rows: list[dict[str, Any]]) -> bool:
-        """After a failed chunk: when the database is up, insert row by row; rows it
-        refuses (bad data, not an outage) are counted ``rejected`` and logged, so one
-        bad row cannot hold the spool up forever.
+    def _insert_one_by_one(self, rows: list[dict[str, Any]]) -> bool:
+        """After a chunk failed on its data: insert its rows one by one. A row the
+        database refuses (bad data, not an outage) is counted ``rejected`` and logged,
+        so that one bad row cannot hold the spool up forever.
 
         Returns:
-            ``True`` when every row of the chunk was inserted or rejected.
+            ``True`` when every row was inserted or rejected; ``False`` when the
+            database failed otherwise (the chunk stays spooled; the rows inserted
+            already are skipped by the next replay).
         """
-        try:
-            with self.engine.connect() as connection:
-                connection.execute(text("SELECT 1"))
-        except Exception:  # still down: keep the rows for the next replay
-            return False
         for row in rows:
             try:
                 with self.engine.begin() as connection:
                     connection.execute(self._insert, [row])
-            except Exception as err:  # noqa: BLE001 - any refusal of this one row
+            except _ROW_ERRORS as err:
                 with self._lock:
                     self.rejected += 1
                 logger.error(  # noqa: TRY400 - the reason, not a traceback per row
@@ -542,9 +568,10 @@ class PredictionLog:
                     _short(err),
                 )
                 continue
+            except Exception:  # noqa: BLE001 - down again: keep the chunk spooled
+                return False
             with self._lock:
                 self.written += 1
-                self.replayed += 1
         self.database_ok = True
         self._retry_at = 0.0
         return True
@@ -670,4 +697,5 @@ def make_prediction_log(
         queue_size=conf.queue_size,
         spool=Spool(settings.spool_path(), conf.spool.max_rows),
         retry_interval_s=conf.spool.retry_interval_s,
+        write_timeout_s=conf.write_timeout_s,
     )
