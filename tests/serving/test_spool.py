@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, event, exc, inspect, text
 
+from student_performance.serving.config import ServingSettings
 from student_performance.serving.metrics import ServingMetrics
 from student_performance.serving.prediction_log import LogEntry, PredictionLog
 from student_performance.serving.spool import Spool
@@ -270,3 +271,16 @@ def test_a_row_the_database_refuses_is_rejected_without_holding_up_the_rest(
 
     assert _logged(url) == ["a", "c", "d"]
     assert (log.rejected, log.replayed, log.lost) == (1, 2, 0)  # a and c replayed
+
+
+def test_the_spool_path_is_relative_to_the_project_unless_absolute(tmp_path):
+    base = {"project_path": tmp_path, "tracking_uri": "sqlite://", "model_name": "m"}
+    default = ServingSettings.model_validate(base)
+    elsewhere = ServingSettings.model_validate(
+        base | {"prediction_log": {"spool": {"path": "/var/spool/log.sqlite"}}}
+    )
+
+    assert default.spool_path() == (
+        tmp_path / "data/07_model_output/prediction_log_spool.sqlite"
+    )
+    assert elsewhere.spool_path() == Path("/var/spool/log.sqlite")

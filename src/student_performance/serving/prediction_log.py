@@ -425,11 +425,21 @@ class PredictionLog:
                 self._queue.task_done()
                 break
             batch, stop = self._next_batch(first)
-            self._store([row for item in batch for row in _keyed_rows(*item)])
-            for _ in batch:
-                self._queue.task_done()
+            try:
+                self._store([row for item in batch for row in _keyed_rows(*item)])
+            except Exception:  # a bug must not stop the writer: count, say, go on
+                self._count_lost_entries(batch)
+            finally:
+                for _ in batch:
+                    self._queue.task_done()
             self._replay()
         self._drain()
+
+    def _count_lost_entries(self, batch: list[Any]) -> None:
+        rows = sum(len(entry.request_ids) for _, entry in batch)
+        logger.exception("Prediction log: %d rows could not be stored", rows)
+        with self._lock:
+            self.lost += rows
 
     def _idle_timeout(self) -> float | None:
         """Block until rows come, unless the spool waits for its next replay."""
@@ -527,7 +537,14 @@ class PredictionLog:
         spool = self.spool
         if spool is None or not spool.rows or time.monotonic() < self._retry_at:
             return
-        below = self._watermark()
+        try:
+            self._replay_below(spool, self._watermark())
+        except Exception:  # the spool file failed: keep the writer alive, retry later
+            logger.exception("Prediction log: replaying the spool failed")
+            self._retry_at = time.monotonic() + self.retry_interval_s
+
+    def _replay_below(self, spool: Spool, below: int) -> None:
+        """Replay, chunk by chunk, the spooled rows numbered below ``below``."""
         while chunk := spool.head(self.batch_size, below):
             rows = [self._revive(row) for _, row in chunk]
             rejected = self.rejected
