@@ -1,8 +1,9 @@
 """A database outage under load loses no prediction: the service in a real uvicorn
 process logs to a real PostgreSQL server, which is stopped for 10 s and started again
 while 8 clients post predictions for 30 s. Afterwards the log holds exactly one row
-per answered record (by request id) and no request got a 5xx. And a slow database
-(an INSERT held by a lock past the write timeout) sends rows to the spool too.
+per answered record (by request id) and no request got a 5xx. Rows spooled before
+the service is killed are replayed by its next start, and a slow database (an INSERT
+held by a lock past the write timeout) sends rows to the spool too.
 
 The 30 s of traffic and the 10 s outage are the scenario itself; every wait for a
 state (the spool filled, the spool replayed) polls with a deadline.
@@ -11,13 +12,15 @@ state (the spool filled, the spool replayed) polls with a deadline.
 from __future__ import annotations
 
 import logging
+import os
+import signal
 import threading
 import time
 from collections import Counter
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import bindparam, create_engine, text
 
 from student_performance.serving.prediction_log import PredictionLog
 from student_performance.serving.spool import Spool
@@ -150,6 +153,54 @@ def test_a_database_outage_under_load_loses_no_prediction(
     assert keys[0] == keys[1]
     assert after["spooled"] > 0
     assert after["lost"] == after["rejected"] == 0
+
+
+@pytest.mark.slow
+def test_rows_spooled_before_a_kill_are_replayed_by_the_next_start(
+    trained_project, serving_model_name, raw_records, postgres_server, tmp_path
+):
+    postgres_server.stop()  # down before the service starts
+    env = {"PREDICTION_LOG_URL": postgres_server.url}
+    try:
+        first = start_server(trained_project, serving_model_name, tmp_path, env)
+        try:
+            answered = [
+                httpx.post(f"{first.url}/predict", json=record).json()["request_id"]
+                for record in raw_records[:50]
+            ]
+            spooled = _poll(
+                first.url,
+                lambda s: s["in_spool"] == len(answered),
+                "every row in the spool",
+                60,
+            )
+        finally:
+            os.killpg(first.process.pid, signal.SIGKILL)
+            first.process.wait(30)
+    finally:
+        postgres_server.start()
+    second = start_server(trained_project, serving_model_name, tmp_path, env)
+    try:
+        replayed = _poll(
+            second.url, lambda s: s["in_spool"] == 0, "the spool replayed", 60
+        )
+    finally:
+        second.stop()
+
+    engine = create_engine(postgres_server.url)
+    with engine.connect() as connection:
+        logged = Counter(
+            connection.execute(
+                text(
+                    "SELECT request_id FROM prediction_log WHERE request_id IN :ids"
+                ).bindparams(bindparam("ids", expanding=True)),
+                {"ids": answered},
+            ).scalars()
+        )
+    engine.dispose()
+    assert spooled["database_ok"] is False
+    assert replayed["replayed"] == len(answered)
+    assert logged == Counter(answered)
 
 
 def test_an_insert_slower_than_the_write_timeout_is_spooled_then_replayed(
