@@ -338,8 +338,12 @@ class PredictionLog:
         """
         try:
             self._ensure_table()
-        except Exception:  # the service answers anyway; rows go to the spool
-            logger.exception("Prediction log: database not ready at start")
+        except Exception as err:  # the service answers anyway; rows go to the spool
+            logger.warning(
+                "Prediction log: the database is not reachable at start; rows wait "
+                "in the spool until it is: %s",
+                _short(err),
+            )
             self.database_ok = False
         self._thread.start()
         logger.info(
