@@ -63,6 +63,7 @@ def _start(args: argparse.Namespace, workdir: Path) -> tuple[subprocess.Popen, s
     port = _free_port()
     env = os.environ | {
         "PREDICTION_LOG_URL": f"sqlite:///{workdir / 'prediction_log.sqlite'}",
+        "PREDICTION_LOG_SPOOL": str(workdir / "prediction_log_spool.sqlite"),
         "KEDRO_DISABLE_TELEMETRY": "1",
     }
     if args.tracking_uri:

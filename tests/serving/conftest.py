@@ -32,6 +32,7 @@ from student_performance.serving.app import create_app
 from student_performance.serving.bundle import ModelBundle, load_bundle
 from student_performance.serving.config import ServingSettings, load_settings
 from student_performance.serving.prediction_log import PredictionLog
+from student_performance.serving.spool import Spool
 from tests.conftest import SHIPPED_RAW, registered_model_name
 
 ADMIN_KEY = "test-admin-key-0123456789"
@@ -125,9 +126,11 @@ def make_client(
     serving_settings: ServingSettings,
     champion_bundle: ModelBundle,
     log_url: str,
+    tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[Callable[..., TestClient]]:
-    """Start apps in-process; each logs to ``log_url`` unless told otherwise.
+    """Start apps in-process; each logs to ``log_url`` unless told otherwise, with a
+    spool of its own in ``tmp_path``.
 
     ``make_client(loader=..., url=..., **settings)`` returns an entered TestClient
     (lifespan started); all are closed (prediction log flushed) at teardown.
@@ -148,6 +151,7 @@ def make_client(
             settings.prediction_log.table,
             champion_bundle.records.feature_names,
             flush_interval_s=0.05,
+            spool=Spool(tmp_path / f"spool-{len(clients)}.sqlite", 100_000),
         )
         app = create_app(
             settings, loader=loader or (lambda: champion_bundle), prediction_log=log
@@ -171,6 +175,7 @@ class Server:
     log_url: str
     process: subprocess.Popen
     output: Path
+    spool: Path
 
     def stop(self, timeout: float = 30) -> int:
         """SIGTERM the process group (graceful: the log is flushed), then wait."""
@@ -187,17 +192,25 @@ class Server:
 def start_server(
     project: Path, model_name: str, workdir: Path, extra_env: dict | None = None
 ) -> Server:
-    """Start ``python -m student_performance.serving`` in its own process group."""
+    """Start ``python -m student_performance.serving`` in its own process group.
+
+    Its prediction log is an SQLite file in ``workdir`` unless ``extra_env`` names
+    another ``PREDICTION_LOG_URL``; its spool is ``workdir/spool.sqlite``.
+    """
     port = free_port()
-    log_url = f"sqlite:///{workdir / 'served_log.sqlite'}"
+    log_url = (extra_env or {}).get(
+        "PREDICTION_LOG_URL", f"sqlite:///{workdir / 'served_log.sqlite'}"
+    )
+    spool = workdir / "spool.sqlite"
     output = workdir / "server.out"
     env = os.environ | {
         "PREDICTION_LOG_URL": log_url,
+        "PREDICTION_LOG_SPOOL": str(spool),
         "SERVING_ADMIN_API_KEY": ADMIN_KEY,
         "KEDRO_DISABLE_TELEMETRY": "1",
         **(extra_env or {}),
     }
-    with output.open("wb") as sink:
+    with output.open("ab") as sink:  # a restart in the same workdir appends
         process = subprocess.Popen(
             [
                 sys.executable,
@@ -218,7 +231,7 @@ def start_server(
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    server = Server(f"http://127.0.0.1:{port}", log_url, process, output)
+    server = Server(f"http://127.0.0.1:{port}", log_url, process, output, spool)
     deadline = time.monotonic() + _SERVER_START_TIMEOUT_S
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -258,8 +271,45 @@ def _as_postgres(command: list[str]) -> list[str]:
     )
 
 
+@dataclass
+class PostgresServer:
+    """A throw-away PostgreSQL server (Debian's binaries) that tests can stop and start."""
+
+    bin_dir: Path
+    root: Path
+    port: int
+
+    @property
+    def data(self) -> Path:
+        return self.root / "data"
+
+    @property
+    def url(self) -> str:
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _pg_ctl(self, *args: str, check: bool = True) -> None:
+        subprocess.run(
+            _as_postgres([str(self.bin_dir / "pg_ctl"), "-D", str(self.data), *args]),
+            check=check,
+            capture_output=True,
+            timeout=120,
+        )
+
+    def start(self) -> None:
+        """Start the server and wait until it accepts connections (``pg_ctl -w``)."""
+        options = (
+            f"-c listen_addresses=127.0.0.1 -c port={self.port} "
+            f"-c unix_socket_directories={self.root} -c fsync=off"
+        )
+        self._pg_ctl("-l", str(self.root / "log"), "-o", options, "-w", "start")
+
+    def stop(self, check: bool = True) -> None:
+        """Stop the server (``fast``: clients are disconnected), waiting until down."""
+        self._pg_ctl("-m", "fast", "-w", "stop", check=check)
+
+
 @pytest.fixture(scope="module")
-def postgres_url() -> Iterator[str]:
+def postgres_server() -> Iterator[PostgresServer]:
     """A throw-away PostgreSQL server on 127.0.0.1 (data in a temporary folder).
 
     Skips when the Debian server binaries are missing, except under CI=true where
@@ -276,38 +326,26 @@ def postgres_url() -> Iterator[str]:
     if os.geteuid() == 0:
         user = pwd.getpwnam("postgres")
         os.chown(root, user.pw_uid, user.pw_gid)
-    data, port = root / "data", free_port()
-    quiet = {"capture_output": True, "timeout": 120}
+    server = PostgresServer(bin_dir, root, free_port())
     try:
         subprocess.run(
             _as_postgres(
-                [str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres"]
+                [str(bin_dir / "initdb"), "-D", str(server.data), "-U", "postgres"]
                 + ["--auth=trust", "--encoding=UTF8", "--no-sync"]
             ),
             check=True,
-            **quiet,
+            capture_output=True,
+            timeout=120,
         )
-        options = (
-            f"-c listen_addresses=127.0.0.1 -c port={port} "
-            f"-c unix_socket_directories={root} -c fsync=off"
-        )
-        subprocess.run(
-            _as_postgres(
-                [str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(root / "log")]
-                + ["-o", options, "-w", "start"]
-            ),
-            check=True,
-            **quiet,
-        )
-        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
+        server.start()
+        yield server
     finally:
-        if (data / "postmaster.pid").exists():
-            subprocess.run(
-                _as_postgres(
-                    [str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "fast", "stop"]
-                ),
-                check=False,
-                capture_output=True,
-                timeout=60,
-            )
+        if (server.data / "postmaster.pid").exists():
+            server.stop(check=False)
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def postgres_url(postgres_server: PostgresServer) -> str:
+    """The URL of the module's PostgreSQL server."""
+    return postgres_server.url

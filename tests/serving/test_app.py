@@ -302,6 +302,10 @@ def test_health_names_the_model(make_client, champion_bundle):
 
     assert health["status"] == "ok" and health["model_loaded"] is True
     assert health["model_version"] == champion_bundle.version
+    log = health["prediction_log"]
+    assert log["database_ok"] is True
+    assert log["spool_max_rows"] > 0
+    assert log["spooled"] == log["in_spool"] == log["lost"] == log["rejected"] == 0
 
 
 def test_model_info_has_registry_run_metrics_and_schema(make_client, champion_bundle):

@@ -43,7 +43,7 @@ from student_performance.serving.prediction_log import (
     LogEntry,
     PredictionLog,
     json_safe,
-    redact,
+    make_prediction_log,
 )
 from student_performance.serving.records import RecordSchema, shorten
 
@@ -398,14 +398,7 @@ def create_app(
         load_bundle, settings.tracking_uri, settings.model_name, settings.alias
     )
     bundle = loader()
-    log = prediction_log or PredictionLog(
-        settings.prediction_log_url(),
-        settings.prediction_log.table,
-        bundle.records.feature_names,
-        batch_size=settings.prediction_log.batch_size,
-        flush_interval_s=settings.prediction_log.flush_interval_s,
-        queue_size=settings.prediction_log.queue_size,
-    )
+    log = prediction_log or make_prediction_log(settings, bundle.records.feature_names)
     metrics = ServingMetrics(lambda: log)
     metrics.set_model(bundle.name, bundle.version, bundle.alias, bundle.run_id)
     state = ServiceState(settings, bundle, loader, log, metrics)
@@ -585,13 +578,7 @@ def _add_info_routes(app: FastAPI, state: ServiceState) -> None:
             "model_version": bundle.version,
             "alias": bundle.alias,
             "uptime_s": round(time.monotonic() - state.started, 1),
-            "prediction_log": {
-                "database": redact(log.url),
-                "pending": log.pending,
-                "written": log.written,
-                "dropped": log.dropped,
-                "failed": log.failed,
-            },
+            "prediction_log": log.status(),
         }
 
     @app.get("/model/info", summary="The model answering: registry, run, schema")

@@ -34,8 +34,16 @@ class AdminSettings(_Frozen):
     api_key_env: str = "SERVING_ADMIN_API_KEY"
 
 
+class SpoolSettings(_Frozen):
+    """The prediction log's spool: rows waiting on local disk for the database."""
+
+    path: str = "data/07_model_output/prediction_log_spool.sqlite"
+    max_rows: int = Field(1_000_000, ge=1)
+    retry_interval_s: float = Field(1.0, gt=0)
+
+
 class PredictionLogSettings(_Frozen):
-    """The prediction log: database, table and the background writer's batching."""
+    """The prediction log: database, table, the background writer's batching, spool."""
 
     url_env: str = "PREDICTION_LOG_URL"
     sqlite_path: str = "data/07_model_output/prediction_log.sqlite"
@@ -44,6 +52,8 @@ class PredictionLogSettings(_Frozen):
     batch_size: int = Field(500, ge=1)
     flush_interval_s: float = Field(0.2, gt=0)
     queue_size: int = Field(100_000, ge=1)
+    write_timeout_s: float | None = Field(10.0, gt=0)
+    spool: SpoolSettings = SpoolSettings()
 
 
 class ServingSettings(_Frozen):
@@ -87,6 +97,11 @@ class ServingSettings(_Frozen):
         if not path.is_absolute():
             path = self.project_path / path
         return f"sqlite:///{path}"
+
+    def spool_path(self) -> Path:
+        """The spool file (``prediction_log.spool.path``, relative to the project)."""
+        path = Path(self.prediction_log.spool.path)
+        return path if path.is_absolute() else self.project_path / path
 
     def admin_api_key(self, environ: dict[str, str] | None = None) -> str | None:
         """The admin API key from the environment (``None`` when unset or empty)."""

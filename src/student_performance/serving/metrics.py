@@ -3,7 +3,12 @@
 ``serving_requests_total{endpoint,method,status}``, ``serving_request_duration_seconds``
 (histogram by endpoint), ``serving_predictions_total{model_version,predicted_class}``,
 ``serving_model_info{name,version,alias,run_id}`` (info: the model answering now),
-``serving_model_reloads_total{outcome}``, and the prediction log's queue and counters.
+``serving_model_reloads_total{outcome}``, and the prediction log's queue and counters:
+``serving_prediction_log_pending_rows``, ``serving_prediction_log_written_rows_total``,
+``prediction_log_spool_rows`` (rows in the spool now),
+``prediction_log_rows_spooled_total``, ``prediction_log_rows_replayed_total``,
+``prediction_log_rows_lost_total`` (spool full) and
+``prediction_log_rows_rejected_total`` (refused by the database).
 Endpoints are labelled by route template; paths that match no route share ``other``,
 so random URLs cannot blow up the label set.
 """
@@ -58,12 +63,40 @@ class _PredictionLogCollector(Collector):
         )
         pending.add_metric([], log.pending)
         yield pending
+        spool = GaugeMetricFamily(
+            "prediction_log_spool_rows",
+            "Rows in the prediction log's spool now, waiting for the database",
+        )
+        spool.add_metric([], log.spool.rows if log.spool else 0)
+        yield spool
         for name, value, doc in (
-            ("written", log.written, "Rows written to the prediction log"),
-            ("dropped", log.dropped, "Rows dropped because the queue was full"),
-            ("failed", log.failed, "Rows the database refused (after one retry)"),
+            (
+                "serving_prediction_log_written_rows",
+                log.written,
+                "Rows written to the prediction log's database",
+            ),
+            (
+                "prediction_log_rows_spooled",
+                log.spooled,
+                "Rows sent to the spool (database down or slow, or queue full)",
+            ),
+            (
+                "prediction_log_rows_replayed",
+                log.replayed,
+                "Rows moved from the spool to the database",
+            ),
+            (
+                "prediction_log_rows_lost",
+                log.lost,
+                "Rows lost: the database could not take them and the spool was full",
+            ),
+            (
+                "prediction_log_rows_rejected",
+                log.rejected,
+                "Rows the database refused one by one (bad data, not an outage)",
+            ),
         ):
-            family = CounterMetricFamily(f"serving_prediction_log_{name}_rows", doc)
+            family = CounterMetricFamily(name, doc)
             family.add_metric([], value)
             yield family
 
