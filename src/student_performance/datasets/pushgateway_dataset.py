@@ -91,9 +91,7 @@ class PushgatewayDataset(AbstractDataset[None, dict[str, Any]]):
                 if isinstance(item, dict)
                 else (item, name)
             )
-            gauge = Gauge(
-                f"{self._prefix}{name}", doc, list(labels), registry=registry
-            )
+            gauge = Gauge(f"{self._prefix}{name}", doc, list(labels), registry=registry)
             (gauge.labels(**labels) if labels else gauge).set(float(value))
         try:
             push_to_gateway(

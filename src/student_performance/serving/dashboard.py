@@ -96,18 +96,24 @@ def _take(registry: Any, now: float) -> tuple[_Snapshot, dict[str, Any]]:
             snap.predictions[label] = snap.predictions.get(label, 0.0) + value
         elif name == "serving_model_reloads_total":
             plain["reloads"][labels["outcome"]] = value
-        elif name.startswith("serving_prediction_log_"):
-            key = name.removeprefix("serving_prediction_log_").removesuffix("_total")
-            plain["log"][key.removesuffix("_rows")] = value
-        elif name.endswith(_SPOOLED):
-            plain["log"]["spooled"] = value
-        elif name.endswith(_LOST):
-            plain["log"]["lost"] = value
-        elif name.endswith(f"{_SET_SIZE}_sum"):
-            snap.set_size_sum = (snap.set_size_sum or 0.0) + value
-        elif name.endswith(f"{_SET_SIZE}_count"):
-            snap.set_size_count = (snap.set_size_count or 0.0) + value
+        else:
+            _take_other(snap, plain["log"], name, value)
     return snap, plain
+
+
+def _take_other(snap: _Snapshot, log: dict[str, float], name: str, value: float):
+    """The prediction log's figures, and the metrics other issues may add."""
+    if name.startswith("serving_prediction_log_"):
+        key = name.removeprefix("serving_prediction_log_").removesuffix("_total")
+        log[key.removesuffix("_rows")] = value
+    elif name.endswith(_SPOOLED):
+        log["spooled"] = value
+    elif name.endswith(_LOST):
+        log["lost"] = value
+    elif name.endswith(f"{_SET_SIZE}_sum"):
+        snap.set_size_sum = (snap.set_size_sum or 0.0) + value
+    elif name.endswith(f"{_SET_SIZE}_count"):
+        snap.set_size_count = (snap.set_size_count or 0.0) + value
 
 
 def histogram_quantile(q: float, buckets: dict[float, float]) -> float | None:
@@ -170,9 +176,7 @@ def read_drift_verdict(project: Path, reports: Iterable[str]) -> dict[str, Any]:
         when no report exists or none can be read.
     """
     paths = [p if p.is_absolute() else project / p for p in map(Path, reports)]
-    found = sorted(
-        (p for p in paths if p.is_file()), key=lambda p: p.stat().st_mtime
-    )
+    found = sorted((p for p in paths if p.is_file()), key=lambda p: p.stat().st_mtime)
     if not found:
         return {
             "status": "unknown",

@@ -19,8 +19,8 @@ from student_performance.drift.settings import (
     SimulationSettings,
 )
 from student_performance.pipelines.drift_monitoring.nodes import (
-    collect_drift_gauges,
     clean_current_batch,
+    collect_drift_gauges,
     collect_drift_metrics,
     detect_batch_drift,
     detect_model_drift,
