@@ -81,8 +81,7 @@ def test_every_alert_has_severity_annotations_a_firing_and_a_quiet_case():
         assert any(c["exp_alerts"] for c in mine), f"{name} never fires in a test"
         # quiet: an empty case, or another series of the firing test left out
         assert any(not c["exp_alerts"] for c in mine) or any(
-            len({str(s["series"]) for s in t["input_series"]})
-            > len(c["exp_alerts"])
+            len({str(s["series"]) for s in t["input_series"]}) > len(c["exp_alerts"])
             for t in tests
             for c in t.get("alert_rule_test", [])
             if c["alertname"] == name and c["exp_alerts"]

@@ -145,7 +145,9 @@ def pushgateway(workdir: Path) -> Iterator[str]:
     port = free_port()
     log = workdir / "pushgateway.log"
     with process_group(
-        [tool, f"--web.listen-address={LOOPBACK}:{port}"], log
+        # Debian's build persists to /var/lib/prometheus by default: keep it in memory
+        [tool, f"--web.listen-address={LOOPBACK}:{port}", "--persistence.file="],
+        log,
     ) as process:
         url = f"http://{LOOPBACK}:{port}"
         wait_for_http(f"{url}/-/ready", process, log, timeout=30)
