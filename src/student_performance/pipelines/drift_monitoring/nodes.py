@@ -316,6 +316,15 @@ def collect_drift_gauges(
     return gauges
 
 
+def collect_model_drift_gauges(
+    rpt_model_drift_report: dict[str, Any], rpt_drift_report: dict[str, Any]
+) -> dict[str, Any]:
+    """``collect_drift_gauges`` of the combined verdict (inputs, predictions,
+    performance) of ``detect_model_drift``; the batch figures are the input report's.
+    """
+    return collect_drift_gauges(rpt_model_drift_report, rpt_drift_report)
+
+
 def predict_for_drift(
     model_selected: Any,
     prm_students: pd.DataFrame,

@@ -33,6 +33,7 @@ from .nodes import (
     clean_current_batch,
     collect_drift_gauges,
     collect_drift_metrics,
+    collect_model_drift_gauges,
     detect_batch_drift,
     detect_model_drift,
     predict_for_drift,
@@ -149,7 +150,7 @@ def create_model_drift_pipeline(**kwargs) -> Pipeline:
                 name="detect_model_drift",
             ),
             Node(
-                collect_drift_gauges,
+                collect_model_drift_gauges,
                 inputs=["rpt_model_drift_report", "rpt_drift_report"],
                 outputs="rpt_model_drift_gauges",
                 name="collect_model_drift_gauges",
