@@ -170,3 +170,25 @@ def test_dashboard_page_shows_numbers_change(
     )
     page.screenshot(path="/tmp/serving_dashboard.png", full_page=True)
     assert not page.blocked and not page.console_errors
+
+
+def test_dashboard_shows_spool_counters_and_set_size_once_exported(make_client):
+    """The names agreed with the reliability and probability work: shown when present."""
+    from prometheus_client import Counter, Histogram  # noqa: PLC0415
+
+    client = make_client()
+    registry = client.app.state.service.metrics.registry
+    assert client.get("/dashboard/data").json()["prediction_set_size"] is None
+    spooled = Counter("prediction_log_rows_spooled", "spooled", registry=registry)
+    lost = Counter("prediction_log_rows_lost", "lost", registry=registry)
+    sizes = Histogram(
+        "prediction_set_size", "set size", buckets=(1, 2, 3, 4), registry=registry
+    )
+    spooled.inc(7)
+    lost.inc(2)
+    for size in (1, 2, 2, 3):
+        sizes.observe(size)
+    data = client.get("/dashboard/data").json()
+    assert data["prediction_log"]["spooled"] == 7
+    assert data["prediction_log"]["lost"] == 2
+    assert data["prediction_set_size"] == {"mean": 2.0, "count": 4}
