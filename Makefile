@@ -31,7 +31,7 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 
 install: $(STAMP) ## Create .venv (if missing) and install the pinned requirements
 
-system-deps: ## Install the Debian packages the browser and database tests use (as root)
+system-deps: ## Install the Debian packages the browser, database and monitoring tests use (as root)
 	@bash scripts/install_system_deps.sh
 
 run: install ## Train and register the model, then run the default pipelines (reports, drift)
@@ -66,6 +66,13 @@ docs: install ## Build the documentation site into docs/build/html (warnings are
 .PHONY: serve
 serve: install ## Serve the registry's champion on http://127.0.0.1:8000 (uvicorn; README "Serving")
 	$(BIN)/python -m student_performance.serving $(if $(ENV),--env $(ENV),)
+
+.PHONY: monitoring-up monitoring-down
+monitoring-up: install ## Prometheus :9090, Alertmanager :9093, Pushgateway :9091 on loopback, watching make serve
+	bash scripts/monitoring.sh up
+
+monitoring-down: ## Stop what make monitoring-up started
+	bash scripts/monitoring.sh down
 
 .PHONY: monitor
 monitor: install ## Check a batch for drift, retrain when recommended: make monitor BATCH=path/to/batch.csv

@@ -107,6 +107,10 @@ class OrderedClassifier(ClassifierMixin, BaseEstimator):
         if (index < 0).any():
             raise ValueError(f"labels outside the classes {list(self.classes_)}")
         self.estimator_ = clone(self.estimator).fit(X, index)
+        # the training class mix, which monitoring compares the served mix against
+        self.class_shares_ = np.bincount(index, minlength=len(self.classes_)) / len(
+            index
+        )
         return self
 
     def to_index(self, y) -> np.ndarray:

@@ -38,6 +38,7 @@ from pydantic import BaseModel, ValidationError
 
 from student_performance.serving.bundle import ModelBundle, load_bundle
 from student_performance.serving.config import ServingSettings
+from student_performance.serving.dashboard import add_dashboard
 from student_performance.serving.metrics import ServingMetrics
 from student_performance.serving.prediction_log import (
     LogEntry,
@@ -421,6 +422,7 @@ def create_app(
     _add_prediction_routes(app, state)
     _add_info_routes(app, state)
     _add_admin_routes(app, state)
+    add_dashboard(app, state)
     app.add_middleware(
         RequestGuard,
         metrics=metrics,

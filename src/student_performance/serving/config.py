@@ -56,6 +56,19 @@ class PredictionLogSettings(_Frozen):
     spool: SpoolSettings = SpoolSettings()
 
 
+class DashboardSettings(_Frozen):
+    """``GET /dashboard``: refresh, rate window and the drift reports it shows."""
+
+    refresh_s: float = Field(3.0, gt=0)
+    window_s: float = Field(60.0, gt=0)
+    # the drift pipelines' JSON reports (catalog: rpt_drift_report and
+    # rpt_model_drift_report), relative to the project; the newer one is shown
+    drift_reports: tuple[str, ...] = (
+        "data/08_reporting/drift_report.json",
+        "data/08_reporting/model_drift_report.json",
+    )
+
+
 class ServingSettings(_Frozen):
     """Everything the service needs, resolved (paths absolute, model name known)."""
 
@@ -69,6 +82,7 @@ class ServingSettings(_Frozen):
     limits: Limits = Limits()
     admin: AdminSettings = AdminSettings()
     prediction_log: PredictionLogSettings = PredictionLogSettings()
+    dashboard: DashboardSettings = DashboardSettings()
 
     def prediction_log_url(self, environ: dict[str, str] | None = None) -> str:
         """The prediction log's SQLAlchemy URL.

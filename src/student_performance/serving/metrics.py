@@ -3,7 +3,10 @@
 ``serving_requests_total{endpoint,method,status}``, ``serving_request_duration_seconds``
 (histogram by endpoint), ``serving_predictions_total{model_version,predicted_class}``,
 ``serving_model_info{name,version,alias,run_id}`` (info: the model answering now),
-``serving_model_reloads_total{outcome}``, and the prediction log's queue and counters:
+``serving_model_reloads_total{outcome}`` (both outcomes exported from the start, so
+the first failure is an increase), ``serving_model_training_class_share
+{predicted_class}`` (the loaded model's training class mix, read at scrape time), and
+the prediction log's queue and counters:
 ``serving_prediction_log_pending_rows``, ``serving_prediction_log_written_rows_total``,
 ``prediction_log_spool_rows`` (rows in the spool now),
 ``prediction_log_rows_spooled_total``, ``prediction_log_rows_replayed_total``,
@@ -101,6 +104,31 @@ class _PredictionLogCollector(Collector):
             yield family
 
 
+class TrainingSharesCollector(Collector):
+    """The class shares of the loaded model's training data, read at scrape time.
+
+    Args:
+        shares: Returns ``{class: share}`` of the model answering now, or ``None``
+            when the model does not record them (trained before they were recorded).
+    """
+
+    def __init__(self, shares: Callable[[], dict[str, float] | None]) -> None:
+        self._shares = shares
+
+    def collect(self) -> Iterator[Any]:
+        shares = self._shares()
+        if not shares:
+            return
+        family = GaugeMetricFamily(
+            "serving_model_training_class_share",
+            "Share of each class in the training data of the model answering now",
+            labels=["predicted_class"],
+        )
+        for name, share in shares.items():
+            family.add_metric([name], share)
+        yield family
+
+
 class ServingMetrics:
     """The metrics of one app instance.
 
@@ -141,6 +169,8 @@ class ServingMetrics:
             ["outcome"],
             registry=self.registry,
         )
+        for outcome in ("reloaded", "failed"):
+            self.reloads.labels(outcome)
         self.registry.register(_PredictionLogCollector(prediction_log))
 
     def set_model(

@@ -20,6 +20,7 @@ from student_performance.drift.settings import (
 )
 from student_performance.pipelines.drift_monitoring.nodes import (
     clean_current_batch,
+    collect_drift_gauges,
     collect_drift_metrics,
     detect_batch_drift,
     detect_model_drift,
@@ -518,3 +519,45 @@ def test_performance_reads_the_modelling_report_keys(
         rng=np.random.default_rng(0),
     )
     assert missing["no_reference_figure"] == ["macro_f1"]
+
+
+# --- collect_drift_gauges ----------------------------------------------------------
+def _batch_report(status: str, code: int) -> dict:
+    return {
+        "status": status,
+        "status_code": code,
+        "retrain_recommended": status == "drift",
+        "batch": "/data/in/batch 7.csv",
+        "rows": 120,
+        "columns": [
+            {"column": "a", "flagged": True, "level": "drift", "psi": 0.4},
+            {"column": "b", "flagged": False, "level": "ok", "psi": None},
+        ],
+    }
+
+
+def test_collect_drift_gauges_publishes_the_verdict():
+    report = _batch_report("drift", 2)
+    gauges = collect_drift_gauges(report, report)
+    assert gauges["batch"] == "batch 7.csv"
+    assert {k: v["value"] for k, v in gauges.items() if k != "batch"} == {
+        "status_code": 2.0,
+        "retrain_recommended": 1.0,
+        "rows": 120.0,
+        "columns_flagged": 1.0,
+        "columns_drifted": 1.0,
+        "max_psi": 0.4,
+    }
+    assert all(v["help"] for k, v in gauges.items() if k != "batch")
+
+
+def test_collect_drift_gauges_takes_the_model_verdict_over_the_inputs():
+    model_report = {"status": "warning", "status_code": 1, "retrain_recommended": False}
+    gauges = collect_drift_gauges(model_report, _batch_report("ok", 0))
+    assert gauges["status_code"]["value"] == 1.0
+    assert gauges["retrain_recommended"]["value"] == 0.0
+
+
+def test_collect_drift_gauges_without_a_batch_is_empty():
+    report = _batch_report("no_batch", -2) | {"columns": [], "rows": 0}
+    assert collect_drift_gauges(report, report) == {}

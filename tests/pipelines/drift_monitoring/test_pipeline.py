@@ -36,6 +36,7 @@ REPORTS = {
     "rpt_drift_detection",
     "rpt_drift_metrics",
     "rpt_drift_simulated_batches",
+    "rpt_drift_gauges",
 }
 
 
@@ -59,6 +60,7 @@ def test_contract():
         "drift_monitoring.simulate_drift",
         "drift_monitoring.render_drift_report",
         "drift_monitoring.collect_drift_metrics",
+        "drift_monitoring.collect_drift_gauges",
     }
 
 
@@ -80,6 +82,7 @@ def test_model_contract():
         "pred_drift_current",
         "rpt_model_drift_report",
         "rpt_model_drift_metrics",
+        "rpt_model_drift_gauges",
     }
     together = create_pipeline() + model_part
     assert "drift_monitoring.int_current_batch" not in together.inputs()
@@ -128,6 +131,10 @@ def test_run_with_a_shifted_batch(tiny_schema):
     assert outputs["rpt_drift_detection"].load().empty  # no simulations with a batch
     assert outputs["rpt_drift_simulated_batches"].load() == {}
     assert "hours: distribution changed" in outputs["rpt_drift_html"].load()
+    gauges = outputs["rpt_drift_gauges"].load()
+    assert gauges["batch"] == "shifted.csv"
+    assert gauges["status_code"]["value"] == 2.0
+    assert gauges["retrain_recommended"]["value"] == 1.0
 
 
 def test_run_without_a_batch_simulates(tiny_schema):
@@ -145,6 +152,7 @@ def test_run_without_a_batch_simulates(tiny_schema):
     assert [m["step"] for m in metrics["simulation.combined.detected"]] == [0, 100]
     assert set(outputs["rpt_drift_simulated_batches"].load()) == set(table["kind"])
     assert "Simulated feature_shift" in outputs["rpt_drift_html"].load()
+    assert outputs["rpt_drift_gauges"].load() == {}  # simulations are no verdict
 
 
 def test_run_with_the_model_part(primary_table, dataset_schema, fitted_model):
@@ -161,9 +169,12 @@ def test_run_with_the_model_part(primary_table, dataset_schema, fitted_model):
             "holdout": {"accuracy": 0.5, "macro_f1": 0.45},
         },
     )
-    outputs = SequentialRunner().run(
-        create_pipeline() + create_model_drift_pipeline(), catalog
+    together = create_pipeline() + create_model_drift_pipeline()
+    # without the gauges node, so that the report stays a free output to look at
+    pipeline = together.only_nodes(
+        *(n.name for n in together.nodes if "model_drift_gauges" not in n.name)
     )
+    outputs = SequentialRunner().run(pipeline, catalog)
     report = outputs["rpt_model_drift_report"].load()
     assert report["input"]["status"] == "ok"
     assert report["prediction"]["column"] == "prediction"

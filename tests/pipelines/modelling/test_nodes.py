@@ -186,6 +186,8 @@ def test_ordered_classifier_keeps_class_order_and_missing_classes():
     assert list(model.classes_) == ["c", "b", "a"]
     assert proba.shape == (4, 3) and np.allclose(proba[:, 2], 0)
     assert set(model.predict(X)) <= {"c", "b"}
+    # the training class mix, in class order (monitoring compares served traffic to it)
+    assert model.class_shares_.tolist() == [0.5, 0.5, 0.0]
     with pytest.raises(ValueError, match="labels outside the classes"):
         model.fit(X, ["c", "c", "b", "zzz"])
 

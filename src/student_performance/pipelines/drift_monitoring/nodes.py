@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+from pathlib import PurePath
 from typing import Any
 
 import numpy as np
@@ -259,6 +260,69 @@ def collect_drift_metrics(
             metrics.setdefault(name, []).append(_metric(row[measure], step))
     logger.info("Drift metrics: %d names", len(metrics))
     return metrics
+
+
+def collect_drift_gauges(
+    report: dict[str, Any], rpt_drift_report: dict[str, Any]
+) -> dict[str, Any]:
+    """A verdict's key figures as gauges for Prometheus (pushed by the catalog).
+
+    Args:
+        report: The verdict to publish: ``detect_batch_drift``'s report or
+            ``detect_model_drift``'s (``status_code``, ``retrain_recommended``).
+        rpt_drift_report: The input drift report (its ``batch``, ``rows`` and
+            ``columns``).
+
+    Returns:
+        ``batch`` (the file name, a label of every gauge), ``status_code`` (-1
+        insufficient data, 0 ok, 1 warning, 2 drift), ``retrain_recommended``,
+        ``rows``, ``columns_flagged``, ``columns_drifted``, ``max_psi``, each with its
+        help text; empty when no batch was given (simulations are not a verdict).
+    """
+    if rpt_drift_report["status"] == "no_batch":
+        return {}
+    columns = rpt_drift_report["columns"]
+    figures = {
+        "status_code": (
+            report["status_code"],
+            "Verdict of the last run: -1 insufficient data, 0 ok, 1 warning, 2 drift",
+        ),
+        "retrain_recommended": (
+            int(report["retrain_recommended"]),
+            "1 when the last run recommends retraining",
+        ),
+        "rows": (rpt_drift_report["rows"], "Rows of the last batch"),
+        "columns_flagged": (
+            sum(c["flagged"] for c in columns),
+            "Columns at warning or drift level",
+        ),
+        "columns_drifted": (
+            sum(c["level"] == "drift" for c in columns),
+            "Columns at drift level",
+        ),
+        "max_psi": (
+            max((c["psi"] or 0.0 for c in columns), default=0.0),
+            "Largest PSI of a column",
+        ),
+    }
+    gauges: dict[str, Any] = {"batch": PurePath(str(rpt_drift_report["batch"])).name}
+    gauges |= {
+        name: {"value": float(value), "help": text}
+        for name, (value, text) in figures.items()
+    }
+    logger.info(
+        "Drift gauges: status_code %s on %s", report["status_code"], gauges["batch"]
+    )
+    return gauges
+
+
+def collect_model_drift_gauges(
+    rpt_model_drift_report: dict[str, Any], rpt_drift_report: dict[str, Any]
+) -> dict[str, Any]:
+    """``collect_drift_gauges`` of the combined verdict (inputs, predictions,
+    performance) of ``detect_model_drift``; the batch figures are the input report's.
+    """
+    return collect_drift_gauges(rpt_model_drift_report, rpt_drift_report)
 
 
 def predict_for_drift(

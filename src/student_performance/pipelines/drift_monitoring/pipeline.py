@@ -11,7 +11,8 @@ no model, so it runs in a fresh clone after data_processing):
     (self-contained HTML, MLflow artifact), ``rpt_drift_simulations`` (JSON),
     ``rpt_drift_detection`` (detection vs intensity, CSV), ``rpt_drift_metrics``
     (MLflow metrics ``drift.*``), ``rpt_drift_simulated_batches`` (one raw CSV per
-    simulated kind); internal: ``drift_monitoring.int_current_batch`` and
+    simulated kind), ``rpt_drift_gauges`` (the verdict pushed to a Pushgateway when
+    one is configured); internal: ``drift_monitoring.int_current_batch`` and
     ``drift_monitoring.int_unseen_values`` (parquet)
 
 ``create_model_drift_pipeline`` (to register as ``drift_monitoring_model``, outside
@@ -22,14 +23,17 @@ no model, so it runs in a fresh clone after data_processing):
     ``params:drift_monitoring.{tests,performance}``
     outputs: ``pred_drift_reference``, ``pred_drift_current`` (predicted classes),
     ``rpt_model_drift_report`` (JSON verdict over inputs, predictions and performance,
-    MLflow artifact), ``rpt_model_drift_metrics`` (MLflow metrics ``drift_model.*``)
+    MLflow artifact), ``rpt_model_drift_metrics`` (MLflow metrics ``drift_model.*``),
+    ``rpt_model_drift_gauges`` (its verdict for the Pushgateway)
 """
 
 from kedro.pipeline import Node, Pipeline
 
 from .nodes import (
     clean_current_batch,
+    collect_drift_gauges,
     collect_drift_metrics,
+    collect_model_drift_gauges,
     detect_batch_drift,
     detect_model_drift,
     predict_for_drift,
@@ -93,6 +97,12 @@ def create_pipeline(**kwargs) -> Pipeline:
                 outputs="rpt_drift_metrics",
                 name="collect_drift_metrics",
             ),
+            Node(
+                collect_drift_gauges,
+                inputs=["rpt_drift_report", "rpt_drift_report"],
+                outputs="rpt_drift_gauges",
+                name="collect_drift_gauges",
+            ),
         ],
         namespace="drift_monitoring",
         inputs={"prm_students", "raw_drift_batch"},
@@ -103,6 +113,7 @@ def create_pipeline(**kwargs) -> Pipeline:
             "rpt_drift_detection",
             "rpt_drift_metrics",
             "rpt_drift_simulated_batches",
+            "rpt_drift_gauges",
         },
         parameters=SHARED_PARAMETERS,
     )
@@ -138,6 +149,12 @@ def create_model_drift_pipeline(**kwargs) -> Pipeline:
                 outputs=["rpt_model_drift_report", "rpt_model_drift_metrics"],
                 name="detect_model_drift",
             ),
+            Node(
+                collect_model_drift_gauges,
+                inputs=["rpt_model_drift_report", "rpt_drift_report"],
+                outputs="rpt_model_drift_gauges",
+                name="collect_model_drift_gauges",
+            ),
         ],
         namespace="drift_monitoring",
         inputs={
@@ -151,6 +168,7 @@ def create_model_drift_pipeline(**kwargs) -> Pipeline:
             "pred_drift_current",
             "rpt_model_drift_report",
             "rpt_model_drift_metrics",
+            "rpt_model_drift_gauges",
         },
         parameters=SHARED_PARAMETERS,
     )
