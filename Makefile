@@ -77,7 +77,7 @@ benchmark: install ## Time the pipelines against their bare floors (prints ratio
 	$(BIN)/python benchmarks/drift_benchmark.py
 
 .PHONY: study
-study: install ## Model families beyond the candidates, CONTEXT.md's protocol: make study SEEDS=10
+study: install ## Model families beyond the candidates, paired with the reference ridge: make study SEEDS=10
 	$(BIN)/kedro run --pipelines data_processing
 	$(BIN)/python studies/model_ceiling.py --seeds $(or $(SEEDS),5)
 
