@@ -16,6 +16,7 @@ import yaml
 from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
 
+from student_performance.core.cleaning import normalise_frame
 from student_performance.datasets import RawCSVDataset
 from student_performance.pipelines.data_processing.nodes import (
     check_raw_structure,
@@ -145,6 +146,30 @@ def tiny_typed(tiny_schema, n_rows: int, seed: int, hours_shift: float = 0.0):
 def as_raw(typed: pd.DataFrame) -> pd.DataFrame:
     """Typed rows back to raw text, as a file would hold them."""
     return typed.astype("string").fillna("")
+
+
+@pytest.fixture(scope="session")
+def tiny_primary(tiny_schema) -> pd.DataFrame:
+    """120 rows of tiny_schema: grade rises with hours and level, plus noise."""
+    rng = np.random.default_rng(0)
+    n = 120
+    hours = rng.uniform(0, 24, n)
+    level = rng.integers(0, 3, n)
+    score = hours / 8 + level + rng.normal(0, 0.7, n)
+    grade = np.digitize(score, np.quantile(score, [1 / 3, 2 / 3]))
+    raw = pd.DataFrame(
+        {
+            "grade": np.array(["low", "mid", "high"])[grade],
+            "sport": rng.choice(["yes", "no"], n),
+            "level": np.array(["A1", "A2", "B1"])[level],
+            "hours": hours.round(1).astype(str),
+        },
+        dtype="string",
+    )
+    raw.loc[::17, "sport"] = ""  # some missing values to impute
+    typed = normalise_frame(raw, tiny_schema)
+    typed.index = pd.RangeIndex(2, n + 2, name="source_line")
+    return typed
 
 
 def make_project_copy(path: Path) -> Path:

@@ -17,6 +17,9 @@ from student_performance.models.candidates import build_candidate
 
 from .conftest import PROJECT_ROOT
 
+# Both tests need the primary table of a training run (conftest's trained_project).
+pytestmark = pytest.mark.slow
+
 SCRIPT = PROJECT_ROOT / "studies/model_ceiling.py"
 
 

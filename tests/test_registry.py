@@ -64,6 +64,7 @@ def registry():
     return client, name, gate
 
 
+@pytest.mark.slow  # a real (temporary) MLflow registry
 def test_first_model_becomes_champion(registry):
     client, name, gate = registry
     decision = gate(0.60)
@@ -71,6 +72,7 @@ def test_first_model_becomes_champion(registry):
     assert status(client, name)[CHAMPION]["version"] == 1
 
 
+@pytest.mark.slow  # a real (temporary) MLflow registry
 def test_worse_challenger_does_not_replace_champion_better_one_does(registry):
     client, name, gate = registry
     gate(0.60)
@@ -88,6 +90,7 @@ def test_worse_challenger_does_not_replace_champion_better_one_does(registry):
     assert status(client, name)[CHAMPION]["version"] == 3
 
 
+@pytest.mark.slow  # a real (temporary) MLflow registry
 def test_rollback_restores_the_previous_champion(registry):
     client, name, gate = registry
     gate(0.60)
@@ -99,6 +102,7 @@ def test_rollback_restores_the_previous_champion(registry):
     assert client.get_model_version(name, "2").tags["rolled_back"] == "true"
 
 
+@pytest.mark.slow  # a real (temporary) MLflow registry
 def test_the_champion_is_re_scored_on_the_challengers_folds(registry):
     """After new data the recorded figures are on different rows: the gate compares
     the challenger with the champion's configuration scored on the challenger's folds."""
@@ -127,6 +131,7 @@ def test_the_champion_is_re_scored_on_the_challengers_folds(registry):
     assert tags["promotion.comparison"] == SAME_FOLDS
 
 
+@pytest.mark.slow  # a real (temporary) MLflow registry
 def test_a_champion_without_a_configuration_is_compared_as_recorded(registry):
     client, name, gate = registry
     gate(0.60)  # logged no model_selected_config.json
@@ -143,6 +148,7 @@ def test_a_champion_without_a_configuration_is_compared_as_recorded(registry):
     assert not decision["promoted"]
 
 
+@pytest.mark.slow  # a real (temporary) MLflow registry
 def test_a_configuration_that_fails_to_re_score_falls_back_and_says_why(registry):
     client, name, _ = registry
     gone = {"estimator": "svm", "ordinal_as": "onehot", "params": {}}

@@ -26,6 +26,9 @@ from student_performance.drift.simulate import (
 )
 from tests.conftest import as_raw
 
+# Hundreds of seeded batches per test: part of `make test`, not of `make test-fast`.
+pytestmark = pytest.mark.slow
+
 THRESHOLDS = DriftThresholds(monte_carlo_samples=999)
 N_SPLITS = 200
 
