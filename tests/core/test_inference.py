@@ -4,24 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import pytest
 
 from student_performance.core.inference import predict_frame, prepare_features
-from student_performance.core.selection import fit_configuration
-
-
-@pytest.fixture(scope="module")
-def model(tiny_primary, tiny_schema):
-    return fit_configuration(
-        tiny_primary,
-        {
-            "estimator": "logistic_regression",
-            "ordinal_as": "codes",
-            "params": {"C": 1.0},
-        },
-        tiny_schema,
-        seed=0,
-    )
 
 
 def test_prepare_features_cleans_raw_rows_and_drops_the_rest(tiny_raw, tiny_schema):
@@ -36,11 +20,11 @@ def test_prepare_features_cleans_raw_rows_and_drops_the_rest(tiny_raw, tiny_sche
 
 
 def test_predict_frame_gives_a_class_and_one_probability_per_class(
-    model, tiny_raw, tiny_schema
+    tiny_model, tiny_raw, tiny_schema
 ):
     features = prepare_features(tiny_raw, tiny_schema)
 
-    predictions = predict_frame(model, features)
+    predictions = predict_frame(tiny_model, features)
 
     assert list(predictions.columns) == [
         "prediction",
