@@ -15,7 +15,7 @@ from student_performance.pipelines.drift_simulation.nodes import (
 )
 
 THRESHOLDS = DriftThresholds(min_rows=5, monte_carlo_samples=499)
-SMALL = SimulationSettings(intensities=(0.0, 1.0), repeats=2, batch_size=150)
+SMALL = SimulationSettings(intensities=(0.0, 1.0), repeats=1, batch_size=120)
 MLFLOW_NAME = re.compile(r"^[A-Za-z0-9_\-.]+$")
 
 
@@ -28,20 +28,20 @@ def test_simulate_drift_table_reports_and_raw_batches(primary_table, dataset_sch
 
     pd.testing.assert_frame_equal(primary_table, before)
     assert len(table) == len(SMALL.kinds) * 2
-    assert (table["runs"] == 2).all()
+    assert (table["runs"] == 1).all()
     assert table.loc[table["intensity"] == 1.0, "detected"].eq(1.0).all()
     assert set(summary["showcase"]) == set(batches) == set(SMALL.kinds)
     assert summary["dataset"] == dataset_schema.name
     assert summary["showcase"]["missing_values"]["simulation"]["missing_values"]
     for raw in batches.values():
-        assert len(raw) == 150
+        assert len(raw) == 120
         assert all(str(dtype) == "string" for dtype in raw.dtypes)
     json.dumps(summary, allow_nan=False)
 
 
 def test_simulate_drift_is_seeded(primary_table, dataset_schema):
     settings = SimulationSettings(
-        kinds=("feature_shift",), intensities=(0.5,), repeats=2
+        kinds=("feature_shift",), intensities=(0.5,), repeats=1, batch_size=120
     )
 
     def run(seed: int):

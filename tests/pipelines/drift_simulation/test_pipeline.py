@@ -51,7 +51,7 @@ def test_run_simulates_every_kind(tiny_schema):
                     min_rows=20, monte_carlo_samples=499
                 ),
                 "params:drift_simulation.simulations": SimulationSettings(
-                    intensities=(0.0, 1.0), repeats=2, batch_size=100
+                    intensities=(0.0, 1.0), repeats=1, batch_size=100
                 ),
             }.items()
         }
