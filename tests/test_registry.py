@@ -40,9 +40,12 @@ class _Echo(mlflow.pyfunc.PythonModel):
         return model_input
 
 
+EXPERIMENT = "registry-tests"
+
+
 def _training_run(score: float, configuration: dict | None = None) -> str:
     """A finished run that logged a model and the gate's metric, as training does."""
-    mlflow.set_experiment("registry-tests")
+    mlflow.set_experiment(EXPERIMENT)
     with mlflow.start_run() as run:
         mlflow.log_metric(metric_key(METRIC), score)
         mlflow.pyfunc.log_model(name="model", python_model=_Echo(), pip_requirements=[])
@@ -51,8 +54,18 @@ def _training_run(score: float, configuration: dict | None = None) -> str:
     return run.info.run_id
 
 
+@pytest.fixture(scope="module")
+def experiment(_isolated_tracking):
+    """The runs' experiment, its artifacts in the session's temporary store (a new
+    experiment on an SQLite store would otherwise put them in ./mlruns)."""
+    if mlflow.get_experiment_by_name(EXPERIMENT) is None:
+        location = (_isolated_tracking / "mlartifacts" / EXPERIMENT).as_uri()
+        mlflow.create_experiment(EXPERIMENT, artifact_location=location)
+    return EXPERIMENT
+
+
 @pytest.fixture
-def registry():
+def registry(experiment):
     client = mlflow.MlflowClient()
     name = f"test-model-{uuid.uuid4().hex[:8]}"
 
