@@ -12,7 +12,7 @@ PIP := $(BIN)/python -m pip --disable-pip-version-check
 # kedro-telemetry is installed with kedro: never let it reach the network.
 export KEDRO_DISABLE_TELEMETRY := 1
 
-.PHONY: help install system-deps run train rollback registry-status mlflow-ui mlflow-server viz jupyter docs benchmark test lint format clean
+.PHONY: help install system-deps run train rollback registry-status mlflow-ui mlflow-server viz jupyter docs benchmark test test-fast lint format clean
 
 VIZ_PORT ?= 4141
 JUPYTER_PORT ?= 8888
@@ -84,12 +84,19 @@ benchmark: install ## Time the pipelines against their bare floors (prints ratio
 	$(BIN)/python benchmarks/drift_benchmark.py
 
 .PHONY: study
-study: install ## Model families beyond the candidates, CONTEXT.md's protocol: make study SEEDS=10
+study: install ## Model families beyond the candidates, paired with the reference ridge: make study SEEDS=10
 	$(BIN)/kedro run --pipelines data_processing
 	$(BIN)/python studies/model_ceiling.py --seeds $(or $(SEEDS),5)
 
 test: install system-deps ## Run the whole test suite
 	$(BIN)/pytest
+
+# The loop to run while coding: units, nodes and pipelines on in-memory catalogs; no
+# browser, server, training run or notebook (markers slow, browser, server).
+FAST_MARKERS := not slow and not browser and not server
+
+test-fast: install ## Unit, node and pipeline tests only (under 30 s): the loop while coding
+	$(BIN)/pytest -q -m "$(FAST_MARKERS)"
 
 lint: install ## ruff check and ruff format --check
 	$(BIN)/ruff check src tests benchmarks studies notebooks docs/source

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Drift monitoring, then retraining when the report recommends it (`make monitor`).
 #
-#   scripts/monitor_and_retrain.sh [path/to/batch.csv]
+#   scripts/monitor_and_retrain.sh path/to/batch.csv
 #
 # 1. kedro run --pipelines drift_monitoring --params drift_batch=<batch>
 #    (drift_monitoring_model instead, which adds prediction and performance drift, when
@@ -9,12 +9,13 @@
 # 2. reads the verdict (data/08_reporting/model_drift_report.json or drift_report.json);
 # 3. when retrain_recommended is true: kedro run --pipelines training. Promotion is then
 #    decided by the model registry's gate, not here.
-# Without a batch, the pipeline runs its simulations and never recommends retraining.
+# A batch is required (the seeded simulations are `kedro run --pipelines drift_simulation`).
 #
 # Environment: KEDRO_ENV (conf environment, read by Kedro itself), KEDRO (the kedro
 # executable, default .venv/bin/kedro), PROJECT_DIR (default: this script's project),
 # DRY_RUN=1 (print the training command instead of running it).
-# Exit status: non-zero when a kedro command fails; 0 otherwise, whatever the verdict.
+# Exit status: 2 without a readable batch, non-zero when a kedro command fails; 0
+# otherwise, whatever the verdict.
 set -euo pipefail
 
 PROJECT_DIR="${PROJECT_DIR:-$(cd "$(dirname "$0")/.." && pwd)}"
@@ -24,13 +25,15 @@ BATCH="${1:-}"
 MODEL="$PROJECT_DIR/data/06_models/model_selected.pkl"
 export KEDRO_DISABLE_TELEMETRY=1
 
-if [[ -n "$BATCH" ]]; then
-    if [[ ! -f "$BATCH" ]]; then
-        echo "monitor: batch file not found: $BATCH" >&2
-        exit 2
-    fi
-    BATCH="$(realpath "$BATCH")"  # kedro runs from the project root
+if [[ -z "$BATCH" ]]; then
+    echo "monitor: usage: $0 path/to/batch.csv (make monitor BATCH=...)" >&2
+    exit 2
 fi
+if [[ ! -f "$BATCH" ]]; then
+    echo "monitor: batch file not found: $BATCH" >&2
+    exit 2
+fi
+BATCH="$(realpath "$BATCH")"  # kedro runs from the project root
 cd "$PROJECT_DIR"
 
 pipeline=drift_monitoring
@@ -40,8 +43,7 @@ if [[ -f "$MODEL" ]]; then
     report=data/08_reporting/model_drift_report.json
 fi
 
-args=(run --pipelines "$pipeline")
-[[ -n "$BATCH" ]] && args+=(--params "drift_batch=$BATCH")
+args=(run --pipelines "$pipeline" --params "drift_batch=$BATCH")
 echo "monitor: $KEDRO ${args[*]}"
 "$KEDRO" "${args[@]}"
 

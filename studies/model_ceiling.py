@@ -1,13 +1,14 @@
 """How far can a model go on these features? A reproducible search beyond the candidates.
 
 The modelling issue asks for accuracy >= 0.53, macro F1 >= 0.52 and QWK >= 0.65 on
-repeated CV, above CONTEXT.md's best reference (ridge on the class index: 0.50 / 0.50 /
-0.62). This script runs CONTEXT.md's protocol (5-fold stratified CV repeated 3 times,
-seed 42, all preprocessing inside each training fold, on the whole primary table) for
-the reference models and for the families that could plausibly do better, and prints:
+repeated CV, above the project's best reference (ridge on the class index: 0.50 / 0.50 /
+0.62, measured and reproduced by this script). It runs the project's reference
+protocol (5-fold stratified CV repeated 3 times, seed 42, all preprocessing inside each
+training fold, on the whole primary table) for the reference models and for the
+families that could plausibly do better, and prints:
 
-- each family's mean over the 15 folds of seed 42 (the figure comparable with
-  CONTEXT.md), and
+- each family's mean over the 15 folds of seed 42 (the figure comparable with the
+  reference figures in the modelling README), and
 - its paired difference from the reference ridge over ``--seeds`` CV seeds (42, 43,
   ...): the mean and the smallest and largest per-seed difference. Every family sees
   the same folds as the reference, so the difference is not blurred by fold luck. The
@@ -75,7 +76,7 @@ SHOWN = ("accuracy", "macro F1", "QWK")
 class ShareCut(ClassifierMixin, BaseEstimator):
     """Any regressor on the class index, cut where the training class shares are.
 
-    The same decision rule as ``OrdinalRidgeClassifier`` (and CONTEXT.md's reference),
+    The same decision rule as ``OrdinalRidgeClassifier`` (and the reference ridge),
     generalised to any regressor so that the study compares regressors, not rules.
     """
 
@@ -189,7 +190,7 @@ Family = tuple[str, Callable[[DatasetSchema, int], Pipeline]]
 
 FAMILIES: dict[str, Family] = {
     "majority": (
-        "always the majority class (CONTEXT.md's floor)",
+        "always the majority class (the floor)",
         lambda s, seed: make_pipeline(_onehot(s), DummyClassifier()),
     ),
     "random_forest_reference": (
@@ -202,14 +203,14 @@ FAMILIES: dict[str, Family] = {
         ),
     ),
     "logistic_reference": (
-        "LogisticRegression C=0.5 on one-hot (CONTEXT.md)",
+        "LogisticRegression C=0.5 on one-hot (a reference)",
         lambda s, seed: make_pipeline(
             _onehot(s), LogisticRegression(C=0.5, max_iter=2000)
         ),
     ),
     REFERENCE: (
         "ridge (alpha 3) on the class index, one-hot, cut at the class shares: "
-        "CONTEXT.md's best, and the pipeline's ordinal_ridge",
+        "the best reference, and the pipeline's ordinal_ridge",
         lambda s, seed: make_pipeline(_onehot(s), ShareCut(Ridge(alpha=3.0))),
     ),
     "ordinal_ridge_codes": (

@@ -9,17 +9,24 @@ import uuid
 from pathlib import Path
 
 import mlflow
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
 from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
 
+from student_performance.core.cleaning import normalise_frame
+from student_performance.datasets import RawCSVDataset
+from student_performance.pipelines.data_processing.nodes import (
+    check_raw_structure,
+    normalise_values,
+    quarantine_rows,
+)
 from student_performance.schema import DatasetSchema
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SHIPPED_RAW = PROJECT_ROOT / "data/01_raw/student_entry_performance_modified.csv"
-SHARED_RAW = PROJECT_ROOT.parent / "shared/data/student_entry_performance_modified.csv"
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -35,8 +42,8 @@ def _isolated_tracking(tmp_path_factory: pytest.TempPathFactory):
 
 @pytest.fixture(scope="session")
 def messy_file() -> Path:
-    """The real messy file: ../shared/data where CI has it, else the shipped copy."""
-    return SHARED_RAW if SHARED_RAW.exists() else SHIPPED_RAW
+    """The real messy file, as shipped in data/01_raw."""
+    return SHIPPED_RAW
 
 
 @pytest.fixture(scope="session")
@@ -80,6 +87,89 @@ def tiny_raw() -> pd.DataFrame:
         },
         dtype="string",
     )
+
+
+@pytest.fixture(scope="session")
+def primary_table(messy_file, dataset_schema) -> pd.DataFrame:
+    """The messy file cleaned as data_processing cleans it: 628 typed rows."""
+    raw = RawCSVDataset(filepath=str(messy_file)).load()
+    loose = {"max_missing_share": 1.0, "max_invalid_share": 1.0}
+    typed = normalise_values(
+        check_raw_structure(raw, dataset_schema), dataset_schema, loose
+    )
+    kept, _ = quarantine_rows(typed, raw, dataset_schema)
+    return kept
+
+
+@pytest.fixture(scope="session")
+def fitted_model(primary_table, dataset_schema):
+    """A small real classifier with the champion's interface (predict on features),
+    fitted on ``primary_table`` in well under a second."""
+    from sklearn.linear_model import LogisticRegression  # noqa: PLC0415
+    from sklearn.pipeline import make_pipeline  # noqa: PLC0415
+    from sklearn.preprocessing import OrdinalEncoder  # noqa: PLC0415
+
+    model = make_pipeline(
+        OrdinalEncoder(
+            handle_unknown="use_encoded_value",
+            unknown_value=-1,
+            encoded_missing_value=-1,
+        ),
+        LogisticRegression(max_iter=1000),
+    )
+    features = primary_table[dataset_schema.feature_names]
+    return model.fit(features, primary_table[dataset_schema.target.name].astype(str))
+
+
+def tiny_typed(tiny_schema, n_rows: int, seed: int, hours_shift: float = 0.0):
+    """``n_rows`` typed rows of ``tiny_schema`` (nominal, ordinal, numeric)."""
+    rng = np.random.default_rng(seed)
+
+    def _cat(values: tuple[str, ...], p: list[float], ordered: bool) -> pd.Categorical:
+        return pd.Categorical(
+            rng.choice(values, size=n_rows, p=p), categories=values, ordered=ordered
+        )
+
+    return pd.DataFrame(
+        {
+            "grade": _cat(tiny_schema.target.classes, [0.3, 0.4, 0.3], True),
+            "sport": _cat(("yes", "no"), [0.5, 0.5], False),
+            "level": _cat(("A1", "A2", "B1"), [0.3, 0.4, 0.3], True),
+            "hours": pd.array(
+                np.clip(rng.normal(8 + hours_shift, 2, n_rows), 0, 24).round(1),
+                dtype="Float64",
+            ),
+        }
+    )
+
+
+def as_raw(typed: pd.DataFrame) -> pd.DataFrame:
+    """Typed rows back to raw text, as a file would hold them."""
+    return typed.astype("string").fillna("")
+
+
+@pytest.fixture(scope="session")
+def tiny_primary(tiny_schema) -> pd.DataFrame:
+    """120 rows of tiny_schema: grade rises with hours and level, plus noise."""
+    rng = np.random.default_rng(0)
+    n = 120
+    hours = rng.uniform(0, 24, n)
+    level = rng.integers(0, 3, n)
+    score = hours / 8 + level + rng.normal(0, 0.7, n)
+    grade = np.digitize(score, np.quantile(score, [1 / 3, 2 / 3]))
+    raw = pd.DataFrame(
+        {
+            "grade": np.array(["low", "mid", "high"])[grade],
+            "sport": rng.choice(["yes", "no"], n),
+            "level": np.array(["A1", "A2", "B1"])[level],
+            "hours": hours.round(1).astype(str),
+        },
+        dtype="string",
+    )
+    raw.loc[::17, "sport"] = ""  # some missing values to impute
+    typed = normalise_frame(raw, tiny_schema)
+    typed.index = pd.RangeIndex(2, n + 2, name="source_line")
+    return typed
 
 
 def make_project_copy(path: Path) -> Path:

@@ -17,7 +17,13 @@ import yaml
 from tests.conftest import PROJECT_ROOT
 
 DOCS = PROJECT_ROOT / "docs/source"
-PIPELINES = ("data_processing", "eda_reporting", "modelling", "drift_monitoring")
+PIPELINES = (
+    "data_processing",
+    "eda_reporting",
+    "modelling",
+    "drift_monitoring",
+    "drift_simulation",
+)
 
 
 @pytest.fixture(scope="module")

@@ -204,10 +204,7 @@ def test_prod_thresholds_are_stricter(project_copy):
     # deep-merged: everything prod does not set is base's
     assert prod["modelling"] == base["modelling"]
     assert prod["dataset"] == base["dataset"]
-    assert (
-        prod["drift_monitoring"]["simulations"]
-        == base["drift_monitoring"]["simulations"]
-    )
+    assert prod["drift_simulation"] == base["drift_simulation"]
 
 
 def test_prod_prediction_log_needs_its_database_url(project_copy, monkeypatch):

@@ -40,9 +40,12 @@ class _Echo(mlflow.pyfunc.PythonModel):
         return model_input
 
 
+EXPERIMENT = "registry-tests"
+
+
 def _training_run(score: float, configuration: dict | None = None) -> str:
     """A finished run that logged a model and the gate's metric, as training does."""
-    mlflow.set_experiment("registry-tests")
+    mlflow.set_experiment(EXPERIMENT)
     with mlflow.start_run() as run:
         mlflow.log_metric(metric_key(METRIC), score)
         mlflow.pyfunc.log_model(name="model", python_model=_Echo(), pip_requirements=[])
@@ -51,8 +54,18 @@ def _training_run(score: float, configuration: dict | None = None) -> str:
     return run.info.run_id
 
 
+@pytest.fixture(scope="module")
+def experiment(_isolated_tracking):
+    """The runs' experiment, its artifacts in the session's temporary store (a new
+    experiment on an SQLite store would otherwise put them in ./mlruns)."""
+    if mlflow.get_experiment_by_name(EXPERIMENT) is None:
+        location = (_isolated_tracking / "mlartifacts" / EXPERIMENT).as_uri()
+        mlflow.create_experiment(EXPERIMENT, artifact_location=location)
+    return EXPERIMENT
+
+
 @pytest.fixture
-def registry():
+def registry(experiment):
     client = mlflow.MlflowClient()
     name = f"test-model-{uuid.uuid4().hex[:8]}"
 
@@ -64,6 +77,7 @@ def registry():
     return client, name, gate
 
 
+@pytest.mark.slow  # a real (temporary) MLflow registry
 def test_first_model_becomes_champion(registry):
     client, name, gate = registry
     decision = gate(0.60)
@@ -71,6 +85,7 @@ def test_first_model_becomes_champion(registry):
     assert status(client, name)[CHAMPION]["version"] == 1
 
 
+@pytest.mark.slow  # a real (temporary) MLflow registry
 def test_worse_challenger_does_not_replace_champion_better_one_does(registry):
     client, name, gate = registry
     gate(0.60)
@@ -88,6 +103,7 @@ def test_worse_challenger_does_not_replace_champion_better_one_does(registry):
     assert status(client, name)[CHAMPION]["version"] == 3
 
 
+@pytest.mark.slow  # a real (temporary) MLflow registry
 def test_rollback_restores_the_previous_champion(registry):
     client, name, gate = registry
     gate(0.60)
@@ -99,6 +115,7 @@ def test_rollback_restores_the_previous_champion(registry):
     assert client.get_model_version(name, "2").tags["rolled_back"] == "true"
 
 
+@pytest.mark.slow  # a real (temporary) MLflow registry
 def test_the_champion_is_re_scored_on_the_challengers_folds(registry):
     """After new data the recorded figures are on different rows: the gate compares
     the challenger with the champion's configuration scored on the challenger's folds."""
@@ -127,6 +144,7 @@ def test_the_champion_is_re_scored_on_the_challengers_folds(registry):
     assert tags["promotion.comparison"] == SAME_FOLDS
 
 
+@pytest.mark.slow  # a real (temporary) MLflow registry
 def test_a_champion_without_a_configuration_is_compared_as_recorded(registry):
     client, name, gate = registry
     gate(0.60)  # logged no model_selected_config.json
@@ -143,6 +161,7 @@ def test_a_champion_without_a_configuration_is_compared_as_recorded(registry):
     assert not decision["promoted"]
 
 
+@pytest.mark.slow  # a real (temporary) MLflow registry
 def test_a_configuration_that_fails_to_re_score_falls_back_and_says_why(registry):
     client, name, _ = registry
     gone = {"estimator": "svm", "ordinal_as": "onehot", "params": {}}

@@ -8,9 +8,15 @@ from kedro.pipeline import Pipeline
 # Not part of `kedro run` without --pipelines: `training` is the PipelineML that logs
 # and registers the bundled model (adding it to another pipeline would turn it into a
 # plain pipeline that logs no model), `modelling` alone is its model half, so that
-# every registered model comes through `training`, and `drift_monitoring_model` needs
-# a trained model, which a fresh clone does not have.
-_NOT_IN_DEFAULT = {"training", "modelling", "drift_monitoring_model"}
+# every registered model comes through `training`; `drift_monitoring` needs a batch
+# (--params drift_batch=...) and `drift_monitoring_model` a batch and a trained model,
+# neither of which a fresh clone has. `drift_simulation` needs neither: it is in.
+_NOT_IN_DEFAULT = {
+    "training",
+    "modelling",
+    "drift_monitoring",
+    "drift_monitoring_model",
+}
 
 
 def register_pipelines() -> dict[str, Pipeline]:

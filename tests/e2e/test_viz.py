@@ -25,12 +25,21 @@ from tests.e2e.background import LOOPBACK, free_port, process_group, wait_for_ht
 pytestmark = pytest.mark.slow
 
 KEDRO = str(Path(sys.executable).with_name("kedro"))
-PIPELINES = {"data_processing", "eda_reporting", "modelling", "drift_monitoring"}
+PIPELINES = {
+    "data_processing",
+    "eda_reporting",
+    "modelling",
+    "drift_monitoring",
+    "drift_simulation",
+}
 # Which namespaces each registered pipeline shows (modelling is only reachable through
-# `training`, which bundles it with data_processing: pipeline_registry.py).
+# `training`, which bundles it with data_processing; drift_monitoring needs a batch, so
+# it is not in __default__: pipeline_registry.py).
 NAMESPACES = {
-    "__default__": {"data_processing", "eda_reporting", "drift_monitoring"},
+    "__default__": {"data_processing", "eda_reporting", "drift_simulation"},
     "training": {"data_processing", "modelling"},
+    "drift_monitoring": {"drift_monitoring"},
+    "drift_simulation": {"drift_simulation"},
 }
 # Requests a viz page makes to the internet; everything else must be local.
 OPTIONAL_REMOTE = ("fonts.googleapis.com", "fonts.gstatic.com")
@@ -126,9 +135,7 @@ def _open(page, url: str) -> None:
 
 
 @pytest.mark.browser
-def test_static_build_draws_the_four_pipelines_offline(
-    viz_site, offline_page, tmp_path
-):
+def test_static_build_draws_the_pipelines_offline(viz_site, offline_page, tmp_path):
     page = offline_page
     # kedro-viz remembers the last pipeline in localStorage and may apply it over the
     # URL's pid once its data arrives; every visit here starts from a clean slate.

@@ -1,5 +1,6 @@
-"""Fixtures of the serving tests: the trained champion under a name of its own, apps
-in-process (TestClient) and in a real uvicorn process, a real PostgreSQL server.
+"""Fixtures of the serving tests: a tiny fitted model for the in-process apps
+(TestClient), the trained champion under a name of its own for the real uvicorn process
+and the check against the MLflow model's own predict, a real PostgreSQL server.
 
 Every prediction log goes to ``tmp_path`` (SQLite) or to the PostgreSQL server started
 here in a temporary folder; MLflow points into the session's temporary store.
@@ -28,12 +29,16 @@ import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
+from student_performance.models.candidates import build_candidate
+from student_performance.models.estimators import OrderedClassifier
 from student_performance.serving.app import create_app
 from student_performance.serving.bundle import ModelBundle, load_bundle
 from student_performance.serving.config import ServingSettings, load_settings
 from student_performance.serving.prediction_log import PredictionLog
+from student_performance.serving.predictor import Predictor
+from student_performance.serving.records import build_record_schema
 from student_performance.serving.spool import Spool
-from tests.conftest import SHIPPED_RAW, registered_model_name
+from tests.conftest import PROJECT_ROOT, SHIPPED_RAW, registered_model_name
 
 ADMIN_KEY = "test-admin-key-0123456789"
 _SERVER_START_TIMEOUT_S = 90
@@ -92,20 +97,53 @@ def register_new_champion(name: str) -> str:
     return str(version.version)
 
 
-@pytest.fixture(scope="session")
-def serving_settings(trained_project: Path, serving_model_name: str) -> ServingSettings:
-    """The trained project's serving settings (conf/test), serving our model name."""
-    return load_settings(trained_project, "test", model_name=serving_model_name)
+TINY_MODEL_NAME = "student_performance-tiny"
 
 
 @pytest.fixture(scope="session")
-def champion_bundle(serving_settings: ServingSettings) -> ModelBundle:
-    """The champion, loaded once for the in-process tests."""
-    return load_bundle(
-        serving_settings.tracking_uri,
-        serving_settings.model_name,
-        serving_settings.alias,
+def serving_settings() -> ServingSettings:
+    """The project's serving settings (conf/test), serving the tiny model's name."""
+    return load_settings(PROJECT_ROOT, "test", model_name=TINY_MODEL_NAME)
+
+
+@pytest.fixture(scope="session")
+def champion_bundle(primary_table, dataset_schema) -> ModelBundle:
+    """A bundle as ``load_bundle`` builds it, around a tiny model fitted here in well
+    under a second (logistic regression on the real schema, one-hot): the in-process
+    tests need a model with the champion's interface, not a training run."""
+    estimator = build_candidate(
+        "logistic_regression", {"C": 1.0}, dataset_schema, seed=0, ordinal_as="onehot"
     )
+    target = dataset_schema.target
+    model = OrderedClassifier(estimator, target.classes).fit(
+        primary_table[dataset_schema.feature_names],
+        primary_table[target.name].astype(object),
+    )
+    predictor = Predictor(model, dataset_schema.model_dump(mode="json"))
+    return ModelBundle(
+        name=TINY_MODEL_NAME,
+        version="1",
+        alias="champion",
+        run_id="tiny-run",
+        model_uri=f"models:/{TINY_MODEL_NAME}/1",
+        predictor=predictor,
+        records=build_record_schema(predictor.dataset),
+        run={
+            "metrics": {"selected.cv_accuracy": 0.5},
+            "start_time": "2026-01-01T00:00:00+00:00",
+            "end_time": "2026-01-01T00:01:00+00:00",
+        },
+        loaded_at="2026-01-01T00:02:00+00:00",
+        load_seconds=0.0,
+        pyfunc=None,
+    )
+
+
+@pytest.fixture(scope="session")
+def registered_bundle(trained_project: Path, serving_model_name: str) -> ModelBundle:
+    """The champion of a real training run, loaded from the registry (slow tests)."""
+    settings = load_settings(trained_project, "test", model_name=serving_model_name)
+    return load_bundle(settings.tracking_uri, settings.model_name, settings.alias)
 
 
 @pytest.fixture(scope="session")

@@ -122,25 +122,27 @@ def test_a_given_request_id_is_kept(make_client):
     assert response.json()["request_id"] == "abc-1"
 
 
+@pytest.mark.slow
 def test_fast_path_gives_exactly_the_mlflow_models_predict(
-    make_client, champion_bundle, raw_records
+    make_client, registered_bundle, raw_records
 ):
     """Every row of the messy file, in one batch and one by one: the same classes and
     the same probabilities to the last bit as the registered pyfunc's predict."""
-    client = make_client()
-    classes = champion_bundle.predictor.classes
-    assert champion_bundle.predictor.fast_path
+    client = make_client(loader=lambda: registered_bundle)
+    classes = registered_bundle.predictor.classes
+    assert registered_bundle.predictor.fast_path
 
     batch = client.post("/predict/batch", json={"records": raw_records})
     singles = [client.post("/predict", json=r).json() for r in raw_records[:30]]
 
     assert batch.status_code == 200
-    expected = _reference(champion_bundle, raw_records)
+    expected = _reference(registered_bundle, raw_records)
     pd.testing.assert_frame_equal(
         _as_frame(batch.json()["predictions"], classes), expected, check_exact=True
     )
     one_by_one = pd.concat(
-        [_reference(champion_bundle, [r]) for r in raw_records[:30]], ignore_index=True
+        [_reference(registered_bundle, [r]) for r in raw_records[:30]],
+        ignore_index=True,
     )
     pd.testing.assert_frame_equal(
         _as_frame(singles, classes), one_by_one, check_exact=True
@@ -456,22 +458,22 @@ def test_every_prediction_is_logged_with_raw_and_cleaned_inputs(
 
 
 def test_settings_use_sqlite_by_default_and_the_url_from_the_environment(
-    trained_project,
+    project_copy,
 ):
-    settings = load_settings(trained_project)
+    settings = load_settings(project_copy)
 
     default = settings.prediction_log_url({})
     from_env = settings.prediction_log_url({"PREDICTION_LOG_URL": "postgresql://x/y"})
 
     assert default == (
-        f"sqlite:///{trained_project}/data/07_model_output/prediction_log.sqlite"
+        f"sqlite:///{project_copy}/data/07_model_output/prediction_log.sqlite"
     )
     assert from_env == "postgresql://x/y"
     assert settings.host == "127.0.0.1"
 
 
-def test_prod_env_refuses_to_start_without_a_database_url(trained_project):
-    settings = load_settings(trained_project, "prod")
+def test_prod_env_refuses_to_start_without_a_database_url(project_copy):
+    settings = load_settings(project_copy, "prod")
 
     with pytest.raises(RuntimeError, match="PREDICTION_LOG_URL"):
         settings.prediction_log_url({})

@@ -3,15 +3,19 @@ written by the service and read back by drift monitoring's SQL dataset."""
 
 from __future__ import annotations
 
+import pytest
 from kedro.config import OmegaConfigLoader
 from kedro.io import DataCatalog
 from sqlalchemy import create_engine, text
 
 from student_performance import settings as project_settings
+from tests.conftest import PROJECT_ROOT
+
+pytestmark = pytest.mark.server
 
 
 def test_prediction_log_in_postgresql_feeds_the_served_drift_batch(
-    make_client, postgres_url, raw_records, trained_project, monkeypatch
+    make_client, postgres_url, raw_records, monkeypatch
 ):
     client = make_client(url=postgres_url)
     singles = [client.post("/predict", json=r).json() for r in raw_records[:10]]
@@ -39,7 +43,7 @@ def test_prediction_log_in_postgresql_feeds_the_served_drift_batch(
 
     monkeypatch.setenv("PREDICTION_LOG_URL", postgres_url)
     conf = OmegaConfigLoader(
-        str(trained_project / "conf"),
+        str(PROJECT_ROOT / "conf"),
         env="served",
         **project_settings.CONFIG_LOADER_ARGS,
     )

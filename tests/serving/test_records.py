@@ -35,6 +35,7 @@ def records(dataset_schema):
     return build_record_schema(dataset_schema)
 
 
+@pytest.mark.slow  # property-based: hundreds of generated spellings
 @settings(max_examples=150, database=None, deadline=None)
 @given(data=st.data())
 def test_normalising_a_value_equals_the_pipelines_cleaning(

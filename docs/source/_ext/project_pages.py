@@ -30,7 +30,8 @@ PROJECT = SOURCE.parents[1]
 OUT = SOURCE / "generated"
 PACKAGE = "student_performance"
 ENVS = ("base", "test", "prod")  # committed environments shown side by side
-# Not pipelines of their own: combinations made by pipeline_registry.py.
+# Not pipelines of their own: __default__ (pipeline_registry.py) and training
+# (pipelines/training/pipeline.py: data_processing + modelling as one MLflow model).
 COMPOSITES = {"__default__", "training"}
 
 

@@ -47,16 +47,25 @@ class RawCSVDataset(CSVDataset):
         "encoding": "utf-8",
     }
 
-    def __init__(self, *, fallback_encoding: str | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        fallback_encoding: str | None = None,
+        missing_hint: str | None = None,
+        **kwargs: Any,
+    ) -> None:
         """Create the dataset.
 
         Args:
             fallback_encoding: Encoding to retry with when the file is not valid in the
                 encoding of ``load_args`` (e.g. ``latin-1``); ``None`` rejects such files.
+            missing_hint: What to do when the file does not exist, appended to the
+                "file not found" message (e.g. how to name another file).
             **kwargs: Passed to ``kedro_datasets.pandas.CSVDataset``.
         """
         super().__init__(**kwargs)
         self._fallback_encoding = fallback_encoding
+        self._missing_hint = missing_hint
 
     def load(self) -> pd.DataFrame:
         """Read the file as text columns, or raise ``RawDataError`` saying why not."""
@@ -65,7 +74,8 @@ class RawCSVDataset(CSVDataset):
         try:
             frame = _unwrap(super().load)
         except FileNotFoundError as err:
-            raise RawDataError(f"{source}: file not found") from err
+            hint = f": {self._missing_hint}" if self._missing_hint else ""
+            raise RawDataError(f"{source}: file not found{hint}") from err
         except pd.errors.EmptyDataError as err:
             raise RawDataError(
                 f"{source}: the file is empty (no header row and no data)"

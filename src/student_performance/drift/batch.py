@@ -171,9 +171,3 @@ def clean_batch(
         )
         found += [(name, str(v), int(counts[i])) for i, v in spellings.items()]
     return typed, _table(found)
-
-
-def empty_batch(dataset: DatasetSchema) -> pd.DataFrame:
-    """A typed batch with no rows (target and features), as when no batch is given."""
-    text = pd.DataFrame({name: pd.Series(dtype="string") for name in dataset.columns})
-    return normalise_frame(text, dataset)

@@ -22,7 +22,6 @@ from .settings import DriftThresholds
 
 LEVELS = ("ok", "warning", "drift")
 STATUS_CODES = {
-    "no_batch": -2,
     "insufficient_data": -1,
     "ok": 0,
     "warning": 1,

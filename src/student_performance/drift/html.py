@@ -10,7 +10,7 @@ import html
 from typing import Any
 
 COLOURS = {"ok": "#2e7d32", "warning": "#ef6c00", "drift": "#c62828"}
-STATUS_COLOURS = COLOURS | {"insufficient_data": "#616161", "no_batch": "#616161"}
+STATUS_COLOURS = COLOURS | {"insufficient_data": "#616161"}
 STYLE = """
 body{font-family:system-ui,sans-serif;margin:2rem;max-width:1200px;color:#222}
 table{border-collapse:collapse;font-size:.85rem;margin:1rem 0}
@@ -177,27 +177,8 @@ def _batch_section(report: dict[str, Any], title: str) -> tuple[str, list[Any]]:
     return "".join(parts), figures
 
 
-def render_html(report: dict[str, Any], simulations: dict[str, Any]) -> str:
-    """The whole page: the batch's verdict, then the simulations when they ran.
-
-    Args:
-        report: The batch report (``rpt_drift_report``).
-        simulations: ``ran``, ``detection`` rows and ``showcase`` reports per kind.
-
-    Returns:
-        A complete HTML document; plotly.js is inlined once, before the first figure.
-    """
-    sections = [_batch_section(report, "Current batch")]
-    if simulations.get("ran"):
-        text = (
-            "<h2>Simulations</h2><p>Seeded batches drawn from the reference, drifted on "
-            "purpose; intensity 0 is the false-alarm rate.</p>"
-            + _detection_table(simulations["detection"])
-        )
-        sections.append((text, [_detection_chart(simulations["detection"])]))
-        for kind, shown in simulations["showcase"].items():
-            title = f"Simulated {kind} (intensity {shown['simulation']['intensity']})"
-            sections.append(_batch_section(shown, title))
+def _page(title: str, sections: list[tuple[str, list[Any]]]) -> str:
+    """A complete HTML document; plotly.js is inlined once, before the first figure."""
     body, first = [], True
     for text, figures in sections:
         body.append(text)
@@ -206,8 +187,41 @@ def render_html(report: dict[str, Any], simulations: dict[str, Any]) -> str:
             first = False
     return (
         '<!DOCTYPE html><html><head><meta charset="utf-8">'
-        f"<title>Drift report</title><style>{STYLE}</style></head><body>"
-        f"<h1>Drift report: {html.escape(report.get('dataset', ''))}</h1>"
-        + "".join(body)
-        + "</body></html>"
+        f"<title>{html.escape(title)}</title><style>{STYLE}</style></head><body>"
+        f"<h1>{html.escape(title)}</h1>" + "".join(body) + "</body></html>"
     )
+
+
+def render_html(report: dict[str, Any]) -> str:
+    """The drift report of a batch: verdict, column table, PSI ranking, distributions.
+
+    Args:
+        report: The batch report (``rpt_drift_report``).
+
+    Returns:
+        A complete HTML document.
+    """
+    title = f"Drift report: {report.get('dataset', '')}"
+    return _page(title, [_batch_section(report, "Current batch")])
+
+
+def render_simulation_html(simulations: dict[str, Any]) -> str:
+    """The simulations: detection by kind and intensity, then one report per kind.
+
+    Args:
+        simulations: ``dataset``, ``detection`` rows and ``showcase`` reports per kind
+            (``rpt_drift_simulations``).
+
+    Returns:
+        A complete HTML document.
+    """
+    text = (
+        "<h2>Simulations</h2><p>Seeded batches drawn from the reference, drifted on "
+        "purpose; intensity 0 is the false-alarm rate.</p>"
+        + _detection_table(simulations["detection"])
+    )
+    sections = [(text, [_detection_chart(simulations["detection"])])]
+    for kind, shown in simulations["showcase"].items():
+        title = f"Simulated {kind} (intensity {shown['simulation']['intensity']})"
+        sections.append(_batch_section(shown, title))
+    return _page(f"Drift simulations: {simulations.get('dataset', '')}", sections)

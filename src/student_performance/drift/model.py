@@ -120,7 +120,7 @@ def scores(confusion: np.ndarray) -> dict[str, np.ndarray]:
     present = denominator > 0
     return {
         "accuracy": tp.sum(axis=-1) / np.where(total > 0, total, 1),
-        "macro_f1": f1.sum(axis=-1) / np.maximum(present.sum(axis=-1), 1),
+        "f1_macro": f1.sum(axis=-1) / np.maximum(present.sum(axis=-1), 1),
     }
 
 
@@ -131,9 +131,8 @@ def _reference_figure(
     other = "cv" if settings.reference == "holdout" else "holdout"
     for block in (settings.reference, other):
         figures = metrics.get(block) or {}
-        for key in settings.reference_keys.get(name, (name,)):
-            if figures.get(key) is not None:
-                return float(figures[key]), block
+        if figures.get(name) is not None:
+            return float(figures[name]), block
     return None, None
 
 
@@ -227,8 +226,8 @@ def combine_with_inputs(
 ) -> dict[str, Any]:
     """One verdict over inputs, predictions and performance.
 
-    A batch without a verdict on its inputs (``no_batch``, ``insufficient_data``)
-    keeps that status: the model part adds nothing to judge.
+    A batch without a verdict on its inputs (``insufficient_data``) keeps that
+    status: the model part adds nothing to judge.
     """
     parts = {
         "input": {
@@ -237,7 +236,7 @@ def combine_with_inputs(
         "prediction": prediction,
         "performance": performance,
     }
-    if input_report["status"] in {"no_batch", "insufficient_data"}:
+    if input_report["status"] == "insufficient_data":
         return {**input_report, "columns": [], **parts}
     alerts = input_report["alerts"] + model_alerts(prediction or {}, performance)
     return {**verdict(alerts, thresholds), "rows": input_report["rows"], **parts}

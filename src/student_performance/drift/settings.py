@@ -88,13 +88,8 @@ class PerformanceSettings(_Frozen):
     bootstrap test says the drop is not noise (p below the thresholds' ``alpha``).
     """
 
-    metrics: tuple[Literal["accuracy", "macro_f1"], ...] = ("accuracy", "macro_f1")
+    metrics: tuple[Literal["accuracy", "f1_macro"], ...] = ("accuracy", "f1_macro")
     reference: Literal["holdout", "cv"] = "holdout"
-    # Keys under which the champion's report may hold each metric, first found wins.
-    reference_keys: dict[str, tuple[str, ...]] = {
-        "accuracy": ("accuracy",),
-        "macro_f1": ("macro_f1", "f1_macro"),
-    }
     max_relative_drop: float = Field(0.05, gt=0, lt=1)
     bootstrap_samples: int = Field(1000, ge=99)
 

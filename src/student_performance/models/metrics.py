@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 from sklearn.metrics import (
     accuracy_score,
@@ -24,6 +26,16 @@ METRICS = (
     "log_loss",
 )
 LOWER_IS_BETTER = {"log_loss"}
+
+
+def metric_name(name: str) -> str:
+    """One part of an MLflow metric name: ``[A-Za-z0-9_-]`` only, runs of ``_`` merged.
+
+    Every metric that names a feature goes through here (``eda.cramers_v.<feature>``,
+    ``drift.psi.<feature>``), so one feature has one spelling in MLflow:
+    ``"Class_ X_Percentage"`` becomes ``Class_X_Percentage``.
+    """
+    return re.sub(r"_+", "_", re.sub(r"[^A-Za-z0-9_-]", "_", name)).strip("_")
 
 
 def classification_metrics(

@@ -13,11 +13,7 @@ import pytest
 
 from student_performance.datasets import RawDataError
 from student_performance.drift.model import performance_drop, predict_frame
-from student_performance.drift.settings import (
-    BatchSettings,
-    PerformanceSettings,
-    SimulationSettings,
-)
+from student_performance.drift.settings import BatchSettings, PerformanceSettings
 from student_performance.pipelines.drift_monitoring.nodes import (
     clean_current_batch,
     collect_drift_gauges,
@@ -26,15 +22,11 @@ from student_performance.pipelines.drift_monitoring.nodes import (
     detect_model_drift,
     predict_for_drift,
     render_drift_report,
-    simulate_drift,
 )
-
-from .conftest import as_raw, tiny_typed
+from tests.conftest import as_raw, tiny_typed
 
 BATCH = BatchSettings(path="batch.csv")
-NO_BATCH = BatchSettings(path=None)
-NO_SIMULATIONS = {"ran": False, "detection": [], "showcase": {}}
-MLFLOW_NAME = re.compile(r"^[\w\-./ ]+$")
+MLFLOW_NAME = re.compile(r"^[A-Za-z0-9_\-.]+$")
 
 
 def _drift(reference, current_raw, schema, thresholds, batch=BATCH, seed=0):
@@ -88,13 +80,6 @@ def test_clean_current_batch_extra_columns_follow_the_schema_policy(
     strict = tiny_schema.model_copy(update={"unknown_columns": "error"})
     with pytest.raises(RawDataError, match=r"unknown columns \['surprise'\]"):
         clean_current_batch(extra, strict, BATCH)
-
-
-def test_clean_current_batch_without_a_batch_is_empty_and_typed(tiny_raw, tiny_schema):
-    typed, unseen = clean_current_batch(tiny_raw, tiny_schema, NO_BATCH)
-    assert typed.empty and unseen.empty
-    assert list(typed.columns) == tiny_schema.columns
-    assert list(typed["level"].cat.categories) == ["A1", "A2", "B1"]
 
 
 def test_clean_current_batch_does_not_mutate_its_input(tiny_raw, tiny_schema):
@@ -237,18 +222,6 @@ def test_every_alert_is_a_warning_log_line(tiny_schema, thresholds, caplog):
     assert len(warnings) == len(report["alerts"])
 
 
-def test_no_batch_gives_no_verdict(tiny_schema, thresholds, tiny_raw):
-    report = _drift(
-        tiny_typed(tiny_schema, 100, seed=1),
-        tiny_raw,
-        tiny_schema,
-        thresholds,
-        batch=NO_BATCH,
-    )
-    assert report["status"] == "no_batch" and report["status_code"] == -2
-    assert "--params drift_batch=" in report["action"]
-
-
 def test_detect_batch_drift_does_not_mutate_inputs(tiny_schema, thresholds):
     reference = tiny_typed(tiny_schema, 100, seed=1)
     typed, unseen = clean_current_batch(
@@ -267,55 +240,6 @@ def test_detect_batch_drift_is_reproducible(tiny_schema, thresholds):
     assert _drift(reference, current, tiny_schema, thresholds, seed=3) == first
 
 
-# --- simulate_drift ---------------------------------------------------------------
-
-SMALL_SIMULATIONS = SimulationSettings(
-    intensities=(0.0, 1.0), repeats=2, batch_size=150
-)
-
-
-def test_simulate_drift_table_reports_and_raw_batches(
-    primary_table, dataset_schema, thresholds
-):
-    before = primary_table.copy()
-    table, summary, batches = simulate_drift(
-        primary_table, dataset_schema, thresholds, SMALL_SIMULATIONS, NO_BATCH, 42
-    )
-    pd.testing.assert_frame_equal(primary_table, before)
-    assert len(table) == len(SMALL_SIMULATIONS.kinds) * 2
-    assert (table["runs"] == 2).all()
-    assert table.loc[table["intensity"] == 1.0, "detected"].eq(1.0).all()
-    assert set(summary["showcase"]) == set(batches) == set(SMALL_SIMULATIONS.kinds)
-    assert summary["showcase"]["missing_values"]["simulation"]["missing_values"]
-    for raw in batches.values():
-        assert len(raw) == 150
-        assert all(str(dtype) == "string" for dtype in raw.dtypes)
-    json.dumps(summary, allow_nan=False)
-
-
-def test_simulate_drift_is_seeded(primary_table, dataset_schema, thresholds):
-    settings = SimulationSettings(
-        kinds=("feature_shift",), intensities=(0.5,), repeats=2
-    )
-    run = lambda seed: simulate_drift(  # noqa: E731
-        primary_table, dataset_schema, thresholds, settings, NO_BATCH, seed
-    )
-    first, again, other = run(1), run(1), run(2)
-    pd.testing.assert_frame_equal(first[0], again[0])
-    pd.testing.assert_frame_equal(first[2]["feature_shift"], again[2]["feature_shift"])
-    assert not first[2]["feature_shift"].equals(other[2]["feature_shift"])
-
-
-def test_simulate_drift_is_skipped_with_a_batch(
-    primary_table, dataset_schema, thresholds
-):
-    table, summary, batches = simulate_drift(
-        primary_table, dataset_schema, thresholds, SMALL_SIMULATIONS, BATCH, 42
-    )
-    assert table.empty and batches == {}
-    assert summary == NO_SIMULATIONS
-
-
 # --- render_drift_report and collect_drift_metrics --------------------------------
 
 
@@ -327,7 +251,7 @@ def shifted_report(tiny_schema, thresholds):
 
 
 def test_render_drift_report_is_self_contained(shifted_report):
-    page = render_drift_report(shifted_report, NO_SIMULATIONS)
+    page = render_drift_report(shifted_report)
     assert page.startswith("<!DOCTYPE html>")
     assert not re.search(r"<script[^>]*\bsrc=", page)  # nothing fetched: all inline
     assert page.count("Plotly.newPlot") == 2  # PSI ranking + distributions
@@ -336,22 +260,10 @@ def test_render_drift_report_is_self_contained(shifted_report):
 
 
 def test_collect_drift_metrics_names_and_shapes(shifted_report):
-    simulations = {
-        "ran": True,
-        "showcase": {},
-        "detection": [
-            {"kind": "feature_shift", "intensity": i, "detected": d, "drift": d}
-            for i, d in ((0.0, 0.0), (0.5, 1.0))
-        ],
-    }
-    metrics = collect_drift_metrics(shifted_report, simulations)
+    metrics = collect_drift_metrics(shifted_report)
     assert metrics["status_code"] == {"value": 2.0, "step": 0}
     assert metrics["retrain_recommended"] == {"value": 1.0, "step": 0}
     assert metrics["psi.hours"]["value"] > 0.25
-    assert metrics["simulation.feature_shift.detected"] == [
-        {"value": 0.0, "step": 0},
-        {"value": 1.0, "step": 50},
-    ]
     assert all(MLFLOW_NAME.match(name) for name in metrics)
 
 
@@ -359,8 +271,9 @@ def test_metric_names_are_sanitised(dataset_schema, primary_table, thresholds):
     report = _drift(
         primary_table, as_raw(primary_table.head(100)), dataset_schema, thresholds
     )
-    metrics = collect_drift_metrics(report, NO_SIMULATIONS)
-    assert "psi.Class_ X_Percentage" in metrics  # a space is allowed by MLflow
+    metrics = collect_drift_metrics(report)
+    # one spelling per feature in MLflow, the same as eda_reporting's metrics
+    assert "psi.Class_X_Percentage" in metrics
     assert all(MLFLOW_NAME.match(name) for name in metrics)
 
 
@@ -370,7 +283,7 @@ def test_metric_names_are_sanitised(dataset_schema, primary_table, thresholds):
 def _champion_metrics(model, frame, schema) -> dict:
     predicted = model.predict(frame[schema.feature_names])
     accuracy = float((predicted == frame[schema.target.name].astype(str)).mean())
-    figures = {"accuracy": accuracy, "macro_f1": accuracy}
+    figures = {"accuracy": accuracy, "f1_macro": accuracy}
     return {"model": "test", "cv": figures, "holdout": figures}
 
 
@@ -462,19 +375,19 @@ def test_model_drift_flags_prediction_drift(
     assert any(a["kind"] == "prediction_drift" for a in report["alerts"])
 
 
-def test_model_drift_without_a_batch_keeps_no_batch(
+def test_model_drift_without_an_input_verdict_keeps_its_status(
     fitted_model, primary_table, dataset_schema, thresholds
 ):
     inputs = {
-        "status": "no_batch",
-        "status_code": -2,
+        "status": "insufficient_data",
+        "status_code": -1,
         "retrain_recommended": False,
         "action": "x",
         "reasons": [],
         "alerts": [],
         "rows": 0,
         "columns": [],
-        "batch": None,
+        "batch": "empty.csv",
     }
     pred_ref, pred_cur = predict_for_drift(
         fitted_model, primary_table, primary_table.head(0), dataset_schema
@@ -489,14 +402,15 @@ def test_model_drift_without_a_batch_keeps_no_batch(
         dataset_schema,
         0,
     )
-    assert report["status"] == "no_batch" and report["prediction"] is None
-    assert metrics["status_code"] == {"value": -2.0, "step": 0}
+    assert report["status"] == "insufficient_data" and report["prediction"] is None
+    assert metrics["status_code"] == {"value": -1.0, "step": 0}
 
 
 def test_performance_reads_the_modelling_report_keys(
     fitted_model, primary_table, dataset_schema, thresholds
 ):
-    """The modelling pipeline writes ``f1_macro``; an unknown metric is listed."""
+    """Metrics are read under the modelling report's own names; a missing one is
+    listed."""
     frame = predict_frame(fitted_model, primary_table.head(200), dataset_schema)
     settings = PerformanceSettings(bootstrap_samples=200)
     result = performance_drop(
@@ -507,8 +421,8 @@ def test_performance_reads_the_modelling_report_keys(
         settings=settings,
         rng=np.random.default_rng(0),
     )
-    assert result["metrics"]["macro_f1"]["reference"] == 0.44
-    assert result["metrics"]["macro_f1"]["reference_block"] == "cv"
+    assert result["metrics"]["f1_macro"]["reference"] == 0.44
+    assert result["metrics"]["f1_macro"]["reference_block"] == "cv"
     assert result["metrics"]["accuracy"]["reference_block"] == "holdout"
     missing = performance_drop(
         frame,
@@ -518,7 +432,7 @@ def test_performance_reads_the_modelling_report_keys(
         settings=settings,
         rng=np.random.default_rng(0),
     )
-    assert missing["no_reference_figure"] == ["macro_f1"]
+    assert missing["no_reference_figure"] == ["f1_macro"]
 
 
 # --- collect_drift_gauges ----------------------------------------------------------
@@ -556,8 +470,3 @@ def test_collect_drift_gauges_takes_the_model_verdict_over_the_inputs():
     gauges = collect_drift_gauges(model_report, _batch_report("ok", 0))
     assert gauges["status_code"]["value"] == 1.0
     assert gauges["retrain_recommended"]["value"] == 0.0
-
-
-def test_collect_drift_gauges_without_a_batch_is_empty():
-    report = _batch_report("no_batch", -2) | {"columns": [], "rows": 0}
-    assert collect_drift_gauges(report, report) == {}

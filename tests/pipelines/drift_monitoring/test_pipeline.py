@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pandas as pd
 from kedro.io import DataCatalog, MemoryDataset
 from kedro.runner import SequentialRunner
 
@@ -10,32 +9,24 @@ from student_performance.drift.settings import (
     BatchSettings,
     DriftThresholds,
     PerformanceSettings,
-    SimulationSettings,
 )
 from student_performance.pipelines.drift_monitoring import (
     create_model_drift_pipeline,
     create_pipeline,
 )
-
-from .conftest import as_raw, tiny_typed
+from tests.conftest import as_raw, tiny_typed
 
 PARAMS = {
     "params:random_seed": 42,
     "params:drift_monitoring.tests": DriftThresholds(
         min_rows=20, monte_carlo_samples=499
     ),
-    "params:drift_monitoring.simulations": SimulationSettings(
-        intensities=(0.0, 1.0), repeats=2, batch_size=100
-    ),
     "params:drift_monitoring.performance": PerformanceSettings(bootstrap_samples=200),
 }
 REPORTS = {
     "rpt_drift_report",
     "rpt_drift_html",
-    "rpt_drift_simulations",
-    "rpt_drift_detection",
     "rpt_drift_metrics",
-    "rpt_drift_simulated_batches",
     "rpt_drift_gauges",
 }
 
@@ -49,15 +40,13 @@ def test_contract():
         "params:random_seed",
         "params:drift_monitoring.batch",
         "params:drift_monitoring.tests",
-        "params:drift_monitoring.simulations",
     }
     assert {name for name in pipeline.all_outputs() if "." not in name} == REPORTS
-    # The JSON reports also feed the HTML page and the metrics.
-    assert pipeline.outputs() == REPORTS - {"rpt_drift_report", "rpt_drift_simulations"}
+    # The JSON report also feeds the HTML page and the metrics.
+    assert pipeline.outputs() == REPORTS - {"rpt_drift_report"}
     assert {n.name for n in pipeline.nodes} == {
         "drift_monitoring.clean_current_batch",
         "drift_monitoring.detect_batch_drift",
-        "drift_monitoring.simulate_drift",
         "drift_monitoring.render_drift_report",
         "drift_monitoring.collect_drift_metrics",
         "drift_monitoring.collect_drift_gauges",
@@ -128,31 +117,11 @@ def test_run_with_a_shifted_batch(tiny_schema):
     metrics = outputs["rpt_drift_metrics"].load()
     assert metrics["status_code"] == {"value": 2.0, "step": 0}
     assert metrics["retrain_recommended"] == {"value": 1.0, "step": 0}
-    assert outputs["rpt_drift_detection"].load().empty  # no simulations with a batch
-    assert outputs["rpt_drift_simulated_batches"].load() == {}
     assert "hours: distribution changed" in outputs["rpt_drift_html"].load()
     gauges = outputs["rpt_drift_gauges"].load()
     assert gauges["batch"] == "shifted.csv"
     assert gauges["status_code"]["value"] == 2.0
     assert gauges["retrain_recommended"]["value"] == 1.0
-
-
-def test_run_without_a_batch_simulates(tiny_schema):
-    """The invented schema has a numeric feature: shifted in standard deviations."""
-    reference = tiny_typed(tiny_schema, 300, seed=1)
-    outputs = SequentialRunner().run(
-        create_pipeline(), _catalog(reference, pd.DataFrame(), tiny_schema, None)
-    )
-    table = outputs["rpt_drift_detection"].load()
-    assert set(table["kind"]) == set(SimulationSettings().kinds)
-    assert table.loc[table["intensity"] == 0.0, "drift"].eq(0.0).all()
-    assert table.loc[table["intensity"] == 1.0, "detected"].eq(1.0).all()
-    metrics = outputs["rpt_drift_metrics"].load()
-    assert metrics["status_code"] == {"value": -2.0, "step": 0}
-    assert [m["step"] for m in metrics["simulation.combined.detected"]] == [0, 100]
-    assert set(outputs["rpt_drift_simulated_batches"].load()) == set(table["kind"])
-    assert "Simulated feature_shift" in outputs["rpt_drift_html"].load()
-    assert outputs["rpt_drift_gauges"].load() == {}  # simulations are no verdict
 
 
 def test_run_with_the_model_part(primary_table, dataset_schema, fitted_model):
@@ -165,8 +134,8 @@ def test_run_with_the_model_part(primary_table, dataset_schema, fitted_model):
         model_selected=fitted_model,
         rpt_selected_model_metrics={
             "model": "test",
-            "cv": {"accuracy": 0.5, "macro_f1": 0.45},
-            "holdout": {"accuracy": 0.5, "macro_f1": 0.45},
+            "cv": {"accuracy": 0.5, "f1_macro": 0.45},
+            "holdout": {"accuracy": 0.5, "f1_macro": 0.45},
         },
     )
     together = create_pipeline() + create_model_drift_pipeline()
@@ -179,6 +148,6 @@ def test_run_with_the_model_part(primary_table, dataset_schema, fitted_model):
     assert report["input"]["status"] == "ok"
     assert report["prediction"]["column"] == "prediction"
     assert report["performance"]["labelled_rows"] == 200
-    assert set(report["performance"]["metrics"]) == {"accuracy", "macro_f1"}
+    assert set(report["performance"]["metrics"]) == {"accuracy", "f1_macro"}
     assert report["status"] == "ok" and not report["retrain_recommended"]
     assert "accuracy_relative_drop" in outputs["rpt_model_drift_metrics"].load()

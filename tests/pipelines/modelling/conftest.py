@@ -1,36 +1,9 @@
-"""A small synthetic primary table whose target depends on two features."""
+"""Candidates and CV settings of the modelling tests (the tiny primary table is in
+tests/conftest.py)."""
 
 from __future__ import annotations
 
-import numpy as np
-import pandas as pd
 import pytest
-
-from student_performance.core.cleaning import normalise_frame
-
-
-@pytest.fixture(scope="module")
-def tiny_primary(tiny_schema) -> pd.DataFrame:
-    """120 rows of tiny_schema: grade rises with hours and level, plus noise."""
-    rng = np.random.default_rng(0)
-    n = 120
-    hours = rng.uniform(0, 24, n)
-    level = rng.integers(0, 3, n)
-    score = hours / 8 + level + rng.normal(0, 0.7, n)
-    grade = np.digitize(score, np.quantile(score, [1 / 3, 2 / 3]))
-    raw = pd.DataFrame(
-        {
-            "grade": np.array(["low", "mid", "high"])[grade],
-            "sport": rng.choice(["yes", "no"], n),
-            "level": np.array(["A1", "A2", "B1"])[level],
-            "hours": hours.round(1).astype(str),
-        },
-        dtype="string",
-    )
-    raw.loc[::17, "sport"] = ""  # some missing values to impute
-    typed = normalise_frame(raw, tiny_schema)
-    typed.index = pd.RangeIndex(2, n + 2, name="source_line")
-    return typed
 
 
 @pytest.fixture(scope="module")

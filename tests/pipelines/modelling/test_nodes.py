@@ -8,13 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from student_performance.models.candidates import build_candidate
-from student_performance.models.estimators import (
-    OrderedClassifier,
-    OrdinalRidgeClassifier,
-)
 from student_performance.models.metrics import METRICS
-from student_performance.models.preprocessing import build_preprocessor
 from student_performance.pipelines.modelling._figures import build_comparison_report
 from student_performance.pipelines.modelling.nodes import (
     build_input_example,
@@ -71,6 +65,7 @@ def test_evaluate_candidates_scores_every_config_on_every_fold(folds):
     assert folds[list(METRICS)].notna().all().all()
 
 
+@pytest.mark.slow  # a second full search; tests/core/test_selection.py checks a small one
 def test_evaluate_candidates_is_reproducible(tiny_primary, tiny_schema, candidates, cv):
     first = evaluate_candidates(tiny_primary, tiny_schema, candidates, cv)
     second = evaluate_candidates(
@@ -149,61 +144,6 @@ def test_explain_model_exact_contributions_for_linear_and_lightgbm(
         contributions = table.set_index("feature")["mean_abs_contribution"]
         assert contributions.notna().all(), estimator
         assert contributions["hours"] > contributions["sport"], estimator
-
-
-def test_preprocessing_never_learns_a_category_seen_only_in_validation(
-    tiny_primary, tiny_schema
-):
-    """Leakage: encoders are fitted on the training fold only."""
-    train = tiny_primary[tiny_primary["level"] != "B1"]
-    valid = tiny_primary[tiny_primary["level"] == "B1"]
-    pre = build_preprocessor(tiny_schema, ordinal_as="onehot").fit(
-        train[tiny_schema.feature_names]
-    )
-    names = list(pre.get_feature_names_out())
-    assert not any("B1" in n for n in names)
-    encoded = pre.transform(valid[tiny_schema.feature_names])
-    level_columns = [i for i, n in enumerate(names) if n.startswith("onehot__level_")]
-    assert np.all(encoded[:, level_columns] == 0)  # ignored, not an error
-
-
-def test_imputation_statistics_come_from_the_training_fold(tiny_primary, tiny_schema):
-    train = tiny_primary.iloc[:60].assign(hours=1.0)
-    valid = tiny_primary.iloc[60:].assign(hours=pd.array([pd.NA] * 60, dtype="Float64"))
-    pre = build_preprocessor(tiny_schema).fit(train[tiny_schema.feature_names])
-    imputer = pre.named_transformers_["numeric"].named_steps["simpleimputer"]
-    assert imputer.statistics_.tolist() == [1.0]
-    assert np.isfinite(pre.transform(valid[tiny_schema.feature_names])).all()
-
-
-def test_ordered_classifier_keeps_class_order_and_missing_classes():
-    X = pd.DataFrame({"x": [0.0, 1.0, 2.0, 3.0]})
-    model = OrderedClassifier(
-        build_candidate.__globals__["LogisticRegression"](), ["c", "b", "a"]
-    )
-    model.fit(X, ["c", "c", "b", "b"])  # class "a" absent from this training fold
-    proba = model.predict_proba(X)
-    assert list(model.classes_) == ["c", "b", "a"]
-    assert proba.shape == (4, 3) and np.allclose(proba[:, 2], 0)
-    assert set(model.predict(X)) <= {"c", "b"}
-    # the training class mix, in class order (monitoring compares served traffic to it)
-    assert model.class_shares_.tolist() == [0.5, 0.5, 0.0]
-    with pytest.raises(ValueError, match="labels outside the classes"):
-        model.fit(X, ["c", "c", "b", "zzz"])
-
-
-def test_ordinal_ridge_thresholds_and_probabilities():
-    rng = np.random.default_rng(1)
-    X = rng.normal(size=(300, 2))
-    y = np.digitize(X[:, 0] + 0.3 * rng.normal(size=300), [-0.5, 0.5])
-    model = OrdinalRidgeClassifier(alpha=1.0).fit(X, y)
-    proba = model.predict_proba(X)
-    assert np.allclose(proba.sum(axis=1), 1)
-    # class shares of the predictions reproduce the training shares
-    assert np.abs(np.bincount(model.predict(X)) - np.bincount(y)).max() <= 3
-    # monotone in the score: a larger first feature never lowers the predicted class
-    grid = np.column_stack([np.linspace(-3, 3, 50), np.zeros(50)])
-    assert np.all(np.diff(model.predict(grid)) >= 0)
 
 
 def test_inference_nodes_clean_raw_rows_like_training(

@@ -1,27 +1,22 @@
 """Nodes of the drift_monitoring pipeline: is the current batch still like the data the
 champion was trained on, and what should be done about it?
 
-Thin wrappers: the statistics, simulations and rendering are pure functions in
-``student_performance.drift``. Nodes log one INFO line each and one WARNING per alert on
-a real batch (simulated batches are summarised, never alerted on).
+Thin wrappers: the statistics and rendering are pure functions in
+``student_performance.drift``. Nodes log one INFO line each and one WARNING per alert.
+The seeded simulations are the ``drift_simulation`` pipeline.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 from pathlib import PurePath
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from student_performance.drift.batch import clean_batch, empty_batch, empty_unseen
-from student_performance.drift.detect import (
-    compare_profiles,
-    not_assessed,
-    profile_frame,
-)
+from student_performance.drift.batch import clean_batch
+from student_performance.drift.detect import compare_profiles, profile_frame
 from student_performance.drift.html import render_html
 from student_performance.drift.model import (
     combine_with_inputs,
@@ -34,17 +29,11 @@ from student_performance.drift.settings import (
     BatchSettings,
     DriftThresholds,
     PerformanceSettings,
-    SimulationSettings,
 )
-from student_performance.drift.simulate import detection_rates, showcase
+from student_performance.models.metrics import metric_name
 from student_performance.schema import DatasetSchema
 
 logger = logging.getLogger(__name__)
-
-NO_BATCH = (
-    "no batch given: run with --params drift_batch=<path/to/batch.csv> to check one; "
-    "the simulations ran instead"
-)
 
 
 def _log_alerts(alerts: list[dict[str, Any]], source: str) -> None:
@@ -69,8 +58,7 @@ def clean_current_batch(
             optionally (then performance can be measured); other columns follow the
             schema's ``unknown_columns`` policy.
         dataset: The schema.
-        batch: ``path``: the batch file given at run time; ``None`` means no batch (the
-            loaded rows are then ignored and an empty batch is returned).
+        batch: ``path``: the batch file given at run time (its name in the report).
 
     Returns:
         The typed batch (target first when present, then the features) and the values
@@ -80,9 +68,6 @@ def clean_current_batch(
         RawDataError: Feature columns missing (named in the message, with the columns
             found), or unknown columns under ``unknown_columns: error``.
     """
-    if batch.path is None:
-        logger.info("No current batch: %s", NO_BATCH)
-        return empty_batch(dataset), empty_unseen()
     typed, unseen = clean_batch(raw_drift_batch, dataset)
     logger.info(
         "Current batch %s: %d rows, target %s, %d values not allowed by the schema",
@@ -111,29 +96,26 @@ def detect_batch_drift(  # noqa: PLR0917 - a node: Kedro passes its inputs by po
         int_unseen_values: Its second output.
         dataset: The schema.
         tests: Tests, effect-size gates and alert levels (``DriftThresholds``).
-        batch: ``path`` of the batch (``None``: status ``no_batch``).
+        batch: ``path`` of the batch.
         random_seed: Seed of the Monte-Carlo p-values.
 
     Returns:
         The drift report: ``status`` (``ok`` / ``warning`` / ``drift`` /
-        ``insufficient_data`` / ``no_batch``), ``retrain_recommended``, ``action``,
+        ``insufficient_data``), ``retrain_recommended``, ``action``,
         ``reasons``, ``alerts`` and one entry per column (test, statistic, p, adjusted
         p, PSI, JS, missing-share change, unseen values, level, reason).
     """
-    if batch.path is None:
-        report = not_assessed("no_batch", 0, NO_BATCH)
-    else:
-        report = compare_profiles(
-            profile_frame(prm_students, dataset),
-            profile_frame(int_current_batch, dataset),
-            int_unseen_values,
-            dataset=dataset,
-            thresholds=tests,
-            seed=random_seed,
-        )
-        _log_alerts(report["alerts"], batch.path)
-        if report["status"] == "insufficient_data":
-            logger.warning("No drift verdict for %s: %s", batch.path, report["action"])
+    report = compare_profiles(
+        profile_frame(prm_students, dataset),
+        profile_frame(int_current_batch, dataset),
+        int_unseen_values,
+        dataset=dataset,
+        thresholds=tests,
+        seed=random_seed,
+    )
+    _log_alerts(report["alerts"], batch.path)
+    if report["status"] == "insufficient_data":
+        logger.warning("No drift verdict for %s: %s", batch.path, report["action"])
     report = {
         "dataset": dataset.name,
         "batch": batch.path,
@@ -142,7 +124,7 @@ def detect_batch_drift(  # noqa: PLR0917 - a node: Kedro passes its inputs by po
     }
     logger.info(
         "Drift on %s: %s (%d alerts), retrain recommended: %s",
-        batch.path or "no batch",
+        batch.path,
         report["status"],
         len(report["alerts"]),
         report["retrain_recommended"],
@@ -150,93 +132,34 @@ def detect_batch_drift(  # noqa: PLR0917 - a node: Kedro passes its inputs by po
     return report
 
 
-def simulate_drift(  # noqa: PLR0917 - a node: Kedro passes its inputs by position
-    prm_students: pd.DataFrame,
-    dataset: DatasetSchema,
-    tests: DriftThresholds,
-    simulations: SimulationSettings,
-    batch: BatchSettings,
-    random_seed: int,
-) -> tuple[pd.DataFrame, dict[str, Any], dict[str, pd.DataFrame]]:
-    """Simulate each kind of drift at several intensities and measure detection.
-
-    Runs only when no batch is given (``batch.path`` is ``None``); otherwise returns
-    empty outputs.
-
-    Args:
-        prm_students: The reference, also the rows simulated batches are drawn from.
-        dataset: The schema.
-        tests: The same thresholds as for a real batch.
-        simulations: Kinds, intensities, repeats, batch size (``SimulationSettings``).
-        batch: ``path`` of the real batch, if any.
-        random_seed: Seed of every simulation.
-
-    Returns:
-        The detection table (one row per kind and intensity), a JSON-able summary
-        (``ran``, ``settings``, ``detection``, ``showcase``: one full report per kind at
-        the showcase intensity) and the showcase batches as raw text, by kind.
-    """
-    if batch.path is not None:
-        logger.info("Simulations skipped: a batch was given (%s)", batch.path)
-        return pd.DataFrame(), {"ran": False, "detection": [], "showcase": {}}, {}
-    options = {"dataset": dataset, "thresholds": tests, "settings": simulations}
-    table = detection_rates(prm_students, **options, seed=random_seed)
-    batches, reports = showcase(prm_students, **options, seed=random_seed)
-    summary = {
-        "ran": True,
-        "settings": simulations.model_dump(mode="json"),
-        "detection": table.to_dict(orient="records"),
-        "showcase": reports,
-    }
-    at_half = table[np.isclose(table["intensity"], simulations.showcase_intensity)]
-    logger.info(
-        "Simulated %d batches of %d rows; detected at intensity %s: %s",
-        len(table) * simulations.repeats,
-        simulations.batch_size,
-        simulations.showcase_intensity,
-        dict(zip(at_half["kind"], at_half["detected"], strict=True)),
-    )
-    return table, summary, batches
-
-
-def render_drift_report(
-    rpt_drift_report: dict[str, Any], rpt_drift_simulations: dict[str, Any]
-) -> str:
+def render_drift_report(rpt_drift_report: dict[str, Any]) -> str:
     """The drift report as a self-contained HTML page (plotly.js inline).
 
     Args:
         rpt_drift_report: Output of ``detect_batch_drift``.
-        rpt_drift_simulations: Second output of ``simulate_drift``.
 
     Returns:
         A complete HTML document.
     """
-    page = render_html(rpt_drift_report, rpt_drift_simulations)
+    page = render_html(rpt_drift_report)
     logger.info("Drift HTML report: %.1f MB", len(page) / 1e6)
     return page
-
-
-_METRIC_NAME = re.compile(r"[^\w\-./ ]")
 
 
 def _metric(value: float, step: int = 0) -> dict[str, float | int]:
     return {"value": float(value), "step": step}
 
 
-def collect_drift_metrics(
-    rpt_drift_report: dict[str, Any], rpt_drift_simulations: dict[str, Any]
-) -> dict[str, Any]:
+def collect_drift_metrics(rpt_drift_report: dict[str, Any]) -> dict[str, Any]:
     """The key figures as MLflow metrics (``{"name": {"value": v, "step": s}}``).
 
     Args:
         rpt_drift_report: Output of ``detect_batch_drift``.
-        rpt_drift_simulations: Second output of ``simulate_drift``.
 
     Returns:
-        ``status_code`` (-2 no batch, -1 insufficient data, 0 ok, 1 warning, 2 drift),
+        ``status_code`` (-1 insufficient data, 0 ok, 1 warning, 2 drift),
         ``retrain_recommended``, ``rows``, ``columns_flagged``, ``columns_drifted``,
-        ``max_psi``, ``psi.<column>``; when simulations ran, per kind the share of runs
-        ``detected`` and in ``drift``, one step per intensity (step = intensity x 100).
+        ``max_psi``, ``psi.<column>`` (column named by ``metric_name``).
     """
     report, columns = rpt_drift_report, rpt_drift_report["columns"]
     metrics = {
@@ -250,14 +173,8 @@ def collect_drift_metrics(
             "columns_drifted": _metric(sum(c["level"] == "drift" for c in columns)),
             "max_psi": _metric(max(c["psi"] or 0.0 for c in columns)),
         } | {
-            _METRIC_NAME.sub("_", f"psi.{c['column']}"): _metric(c["psi"] or 0.0)
-            for c in columns
+            f"psi.{metric_name(c['column'])}": _metric(c["psi"] or 0.0) for c in columns
         }
-    for row in rpt_drift_simulations["detection"]:
-        step = round(row["intensity"] * 100)
-        for measure in ("detected", "drift"):
-            name = _METRIC_NAME.sub("_", f"simulation.{row['kind']}.{measure}")
-            metrics.setdefault(name, []).append(_metric(row[measure], step))
     logger.info("Drift metrics: %d names", len(metrics))
     return metrics
 
@@ -277,10 +194,8 @@ def collect_drift_gauges(
         ``batch`` (the file name, a label of every gauge), ``status_code`` (-1
         insufficient data, 0 ok, 1 warning, 2 drift), ``retrain_recommended``,
         ``rows``, ``columns_flagged``, ``columns_drifted``, ``max_psi``, each with its
-        help text; empty when no batch was given (simulations are not a verdict).
+        help text.
     """
-    if rpt_drift_report["status"] == "no_batch":
-        return {}
     columns = rpt_drift_report["columns"]
     figures = {
         "status_code": (
@@ -337,7 +252,7 @@ def predict_for_drift(
         model_selected: The fitted classifier (``predict`` on the feature columns).
         prm_students: The reference table (its predictions are in-sample for the
             champion: the reference distribution of predictions).
-        int_current_batch: The typed batch (may be empty: no batch).
+        int_current_batch: The typed batch.
         dataset: The schema.
 
     Returns:
@@ -368,7 +283,7 @@ def detect_model_drift(  # noqa: PLR0917 - a node: Kedro passes its inputs by po
         pred_drift_reference: Predictions on the reference (``predict_for_drift``).
         pred_drift_current: Predictions on the batch, with the target when known.
         rpt_selected_model_metrics: The champion's figures: ``{"cv": {...},
-            "holdout": {...}}`` with ``accuracy`` and ``macro_f1``.
+            "holdout": {...}}`` with ``accuracy`` and ``f1_macro``.
         rpt_drift_report: The input drift report (``detect_batch_drift``).
         tests: Thresholds (alpha, PSI levels, ``min_rows``, ``retrain_on``).
         performance: Metrics, reference block, allowed relative drop, bootstrap size.
@@ -381,7 +296,7 @@ def detect_model_drift(  # noqa: PLR0917 - a node: Kedro passes its inputs by po
         parts) and its key figures as MLflow metrics.
     """
     rng = np.random.default_rng(random_seed)
-    assessable = rpt_drift_report["status"] not in {"no_batch", "insufficient_data"}
+    assessable = rpt_drift_report["status"] != "insufficient_data"
     prediction = (
         prediction_drift(pred_drift_reference, pred_drift_current, dataset, tests, rng)
         if assessable

@@ -1,18 +1,17 @@
-"""drift_monitoring: has the data moved away from what the champion was trained on?
+"""drift_monitoring: has a batch moved away from what the champion was trained on?
 
-Two pipelines, one namespace (``drift_monitoring``):
+Two pipelines, one namespace (``drift_monitoring``); the seeded simulations are the
+``drift_simulation`` pipeline.
 
-``create_pipeline`` (registered as ``drift_monitoring``, part of ``__default__``; needs
-no model, so it runs in a fresh clone after data_processing):
+``create_pipeline`` (registered as ``drift_monitoring``; needs a batch, so it is not in
+``__default__``; needs no model):
     inputs: ``prm_students`` (the reference), ``raw_drift_batch`` (the current batch,
     raw text; its path is the runtime parameter ``drift_batch``), ``params:dataset``,
-    ``params:random_seed``, ``params:drift_monitoring.{batch,tests,simulations}``
+    ``params:random_seed``, ``params:drift_monitoring.{batch,tests}``
     outputs: ``rpt_drift_report`` (JSON verdict, MLflow artifact), ``rpt_drift_html``
-    (self-contained HTML, MLflow artifact), ``rpt_drift_simulations`` (JSON),
-    ``rpt_drift_detection`` (detection vs intensity, CSV), ``rpt_drift_metrics``
-    (MLflow metrics ``drift.*``), ``rpt_drift_simulated_batches`` (one raw CSV per
-    simulated kind), ``rpt_drift_gauges`` (the verdict pushed to a Pushgateway when
-    one is configured); internal: ``drift_monitoring.int_current_batch`` and
+    (self-contained HTML, MLflow artifact), ``rpt_drift_metrics`` (MLflow metrics
+    ``drift.*``), ``rpt_drift_gauges`` (the verdict pushed to a Pushgateway when one
+    is configured); internal: ``drift_monitoring.int_current_batch`` and
     ``drift_monitoring.int_unseen_values`` (parquet)
 
 ``create_model_drift_pipeline`` (to register as ``drift_monitoring_model``, outside
@@ -38,14 +37,13 @@ from .nodes import (
     detect_model_drift,
     predict_for_drift,
     render_drift_report,
-    simulate_drift,
 )
 
 SHARED_PARAMETERS = {"params:dataset", "params:random_seed"}
 
 
 def create_pipeline(**kwargs) -> Pipeline:
-    """Input drift of the current batch, or simulations when there is none."""
+    """Input drift of the current batch: cleaned, compared, reported."""
     return Pipeline(
         [
             Node(
@@ -69,31 +67,14 @@ def create_pipeline(**kwargs) -> Pipeline:
                 name="detect_batch_drift",
             ),
             Node(
-                simulate_drift,
-                inputs=[
-                    "prm_students",
-                    "params:dataset",
-                    "params:tests",
-                    "params:simulations",
-                    "params:batch",
-                    "params:random_seed",
-                ],
-                outputs=[
-                    "rpt_drift_detection",
-                    "rpt_drift_simulations",
-                    "rpt_drift_simulated_batches",
-                ],
-                name="simulate_drift",
-            ),
-            Node(
                 render_drift_report,
-                inputs=["rpt_drift_report", "rpt_drift_simulations"],
+                inputs="rpt_drift_report",
                 outputs="rpt_drift_html",
                 name="render_drift_report",
             ),
             Node(
                 collect_drift_metrics,
-                inputs=["rpt_drift_report", "rpt_drift_simulations"],
+                inputs="rpt_drift_report",
                 outputs="rpt_drift_metrics",
                 name="collect_drift_metrics",
             ),
@@ -109,10 +90,7 @@ def create_pipeline(**kwargs) -> Pipeline:
         outputs={
             "rpt_drift_report",
             "rpt_drift_html",
-            "rpt_drift_simulations",
-            "rpt_drift_detection",
             "rpt_drift_metrics",
-            "rpt_drift_simulated_batches",
             "rpt_drift_gauges",
         },
         parameters=SHARED_PARAMETERS,

@@ -3,7 +3,8 @@
 Input drift (as ``drift_monitoring``), then the selected model's prediction drift and,
 when the batch has the target, its accuracy / macro-F1 drop against the reference
 figures (``create_model_drift_pipeline`` in the drift_monitoring folder). Needs a
-trained model (``kedro run --pipelines training``), so it stays out of ``__default__``.
+batch and a trained model (``kedro run --pipelines training``), so it stays out of
+``__default__``.
 
 A folder of its own because Kedro 1.7 imports only the requested pipeline folders for
 ``--pipelines``; its parameters are drift_monitoring's.

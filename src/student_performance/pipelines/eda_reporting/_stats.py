@@ -8,7 +8,6 @@ scipy is imported inside the functions that test (0.6 s, only when measuring).
 from __future__ import annotations
 
 import math
-import re
 from itertools import combinations
 from typing import Any
 
@@ -323,8 +322,3 @@ def column_summary(
         for name in dataset.columns
     ]
     return pd.DataFrame(rows)
-
-
-def metric_name(feature: str) -> str:
-    """A feature name MLflow accepts and that reads well: ``[A-Za-z0-9_-]`` only."""
-    return re.sub(r"_+", "_", re.sub(r"[^A-Za-z0-9_-]", "_", feature)).strip("_")

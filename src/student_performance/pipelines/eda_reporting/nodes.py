@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
+from student_performance.models.metrics import metric_name
 from student_performance.schema import DatasetSchema
 
 from ._figures import features_grid, heatmap, ranking_bars, target_bars
@@ -42,7 +43,6 @@ from ._stats import (
     column_summary,
     cramers_v_matrix,
     feature_table,
-    metric_name,
     rank_rows,
     ranked_features,
     require_columns,

@@ -4,19 +4,21 @@ Contract (names outside the ``modelling`` namespace):
     inputs: ``prm_students``, ``raw_students`` (for the raw input example),
         ``params:dataset``, ``params:modelling.*``
     outputs: ``model_selected`` (06_models, pickled ``OrderedClassifier``),
-        ``model_dataset_schema`` (06_models, the schema it was trained with),
-        ``mi_development`` / ``mi_holdout``, ``mi_raw_rows_example`` (the bundled
-        model's input example), ``model_cv_folds``, ``rpt_cv_summary``,
+        ``model_selected_config`` (06_models, its configuration: the registry gate
+        re-scores it), ``model_dataset_schema`` (06_models, the schema it was trained
+        with), ``mi_development`` / ``mi_holdout``, ``mi_raw_rows_example`` (the
+        bundled model's input example), ``feat_inference_features`` (the example's
+        features, in memory), ``model_cv_folds``, ``rpt_cv_summary``,
         ``rpt_candidate_metrics``, ``rpt_selected_model_metrics``,
-        ``rpt_selected_metrics``, ``rpt_classification_report``,
-        ``rpt_confusion_matrix``, ``rpt_feature_importance``,
-        ``rpt_feature_importance_plot``, ``rpt_model_comparison``,
-        ``pred_example_predictions``
+        ``rpt_selected_metrics``, ``rpt_holdout_metrics``,
+        ``rpt_classification_report``, ``rpt_confusion_matrix``,
+        ``rpt_feature_importance``, ``rpt_feature_importance_plot``,
+        ``rpt_model_comparison``, ``pred_example_predictions``
 
 Nodes tagged ``training`` fit and evaluate; nodes tagged ``inference``
 (raw rows -> ``prepare_inference_features`` -> ``predict_performance``) are bundled by
-``pipeline_ml_factory`` into one MLflow model (see ``pipeline_registry.py``). In a plain
-run they score the raw input example, a smoke test of that path.
+``pipeline_ml_factory`` into one MLflow model (see ``pipelines/training/pipeline.py``).
+In a plain run they score the raw input example, a smoke test of that path.
 """
 
 from kedro.pipeline import Node, Pipeline

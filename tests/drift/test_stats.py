@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 from scipy import stats as sps
@@ -51,15 +49,16 @@ def test_chi2_monte_carlo_is_calibrated_under_the_null():
     assert rejected / 300 <= 0.08
 
 
-def test_chi2_monte_carlo_cost_does_not_grow_with_rows():
+def test_chi2_monte_carlo_on_a_million_rows():
+    """Small expected counts on a large batch still go Monte-Carlo (its cost, flat in
+    the number of rows, is timed by benchmarks/drift_benchmark.py)."""
     reference = np.array([600, 20, 5, 3])
     current = np.array([900_000, 60_000, 39_000, 1_000])
-    start = time.perf_counter()
     result = stats.chi2_homogeneity(
         reference, current, 5, 2000, np.random.default_rng(0)
     )
     assert result.method == "chi2_monte_carlo"
-    assert time.perf_counter() - start < 0.5
+    assert 0 < result.p_value <= 1
 
 
 def test_chi2_edge_cases():
