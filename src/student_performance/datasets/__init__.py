@@ -1,5 +1,19 @@
 """Project-specific Kedro datasets."""
 
-from .raw_csv_dataset import RawCSVDataset, RawDataError
+from .raw_csv_dataset import (
+    SOURCE_LINE,
+    MalformedRecord,
+    RawCSVDataset,
+    RawCSVSourceDataset,
+    RawDataError,
+    RawSource,
+)
 
-__all__ = ["RawCSVDataset", "RawDataError"]
+__all__ = [
+    "SOURCE_LINE",
+    "MalformedRecord",
+    "RawCSVDataset",
+    "RawCSVSourceDataset",
+    "RawDataError",
+    "RawSource",
+]

@@ -13,22 +13,22 @@ from sklearn.preprocessing import OrdinalEncoder
 from student_performance.datasets import RawCSVDataset
 from student_performance.drift.settings import DriftThresholds
 from student_performance.pipelines.data_processing.nodes import (
+    QualityParams,
     check_raw_structure,
     normalise_values,
     quarantine_rows,
 )
 
-LOOSE_QUALITY = {"max_missing_share": 1.0, "max_invalid_share": 1.0}
+LOOSE_QUALITY = QualityParams(max_missing_share=1.0, max_invalid_share=1.0)
 
 
 @pytest.fixture(scope="session")
 def primary_table(messy_file, dataset_schema) -> pd.DataFrame:
     """The messy file cleaned by the data_processing nodes: 628 typed rows."""
-    raw = RawCSVDataset(filepath=str(messy_file)).load()
-    typed = normalise_values(
-        check_raw_structure(raw, dataset_schema), dataset_schema, LOOSE_QUALITY
-    )
-    kept, _ = quarantine_rows(typed, raw, dataset_schema)
+    raw, source = RawCSVDataset(filepath=str(messy_file)).read()
+    checked = check_raw_structure(raw, source, dataset_schema, LOOSE_QUALITY)
+    typed = normalise_values(checked, dataset_schema, LOOSE_QUALITY)
+    kept, _ = quarantine_rows(checked, typed, raw, source, dataset_schema)
     return kept
 
 
