@@ -6,6 +6,7 @@ from kedro.io import DataCatalog, MemoryDataset
 from kedro.runner import SequentialRunner
 
 from student_performance.pipelines.modelling import create_pipeline
+from student_performance.pipelines.modelling.preflight import PreflightParams
 
 
 def test_contract():
@@ -21,6 +22,7 @@ def test_contract():
         "params:modelling.seed",
         "params:modelling.explain",
         "params:modelling.input_example_rows",
+        "params:modelling.preflight",
     }
     assert {
         "model_selected",
@@ -53,6 +55,7 @@ def test_sliced_run_to_the_selected_model(
             "params:modelling.selection": MemoryDataset({"primary_metric": "accuracy"}),
             "params:modelling.seed": MemoryDataset(0),
             "params:modelling.input_example_rows": MemoryDataset(4),
+            "params:modelling.preflight": MemoryDataset(PreflightParams(min_rows=20)),
         }
     )
     pipeline = create_pipeline().to_outputs(
