@@ -60,3 +60,8 @@ def test_message_says_what_each_class_needs(tiny_schema):
     typed_cv = PreflightParams(min_rows=5, min_class_rows=5)
     with pytest.raises(UntrainableDataError, match=r"7 rows in every class present "):
         check_trainable(primary, tiny_schema, SPLIT, CV, typed_cv)
+
+
+def test_an_empty_table_points_to_the_quarantine(tiny_schema):
+    with pytest.raises(UntrainableDataError, match=r"data_processing kept no row"):
+        check_trainable(_primary(tiny_schema, {}), tiny_schema, SPLIT, CV, PREFLIGHT)

@@ -21,6 +21,10 @@ from student_performance.schema import DatasetSchema
 logger = logging.getLogger(__name__)
 
 MIN_CLASSES = 2  # a classifier needs two classes to tell apart
+_NO_ROWS = (
+    "; data_processing kept no row: its quarantine (int_quarantined_rows) and quality"
+    " report (rpt_data_quality) say why"
+)
 
 
 class UntrainableDataError(ValueError):
@@ -100,6 +104,7 @@ def check_trainable(
             f"{counts.to_dict()}: training needs at least {preflight.min_rows} rows, "
             f"{MIN_CLASSES} classes, and {class_rows} rows in every class present ({per_class} "
             f"for development after the holdout, one per CV fold: n_splits={folds})"
+            + (_NO_ROWS if prm_students.empty else "")
         )
     absent = counts.index[counts == 0].tolist()
     if absent:
