@@ -12,7 +12,10 @@ import logging
 
 import pandas as pd
 
-from student_performance.datasets import RawDataError
+from student_performance.datasets import (  # SOURCE_LINE: the raw rows' index name
+    SOURCE_LINE,  # noqa: F401 - re-exported for the modules that index by it
+    RawDataError,
+)
 from student_performance.schema import DatasetSchema, FeatureKind, FeatureSpec
 
 logger = logging.getLogger(__name__)
