@@ -112,12 +112,20 @@ class TypedParamsHook:
             mlflow.log_params(_flatten(typed))
 
 
+_MAX_PARAM_LENGTH = 6000  # MLflow refuses longer parameter values
+
+
 def _flatten(values: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested fields as ``a.b.c`` keys; lists of records and over-long values left
+    out (kedro-mlflow's own entry for the group still holds them)."""
     flat: dict[str, Any] = {}
     for key, value in values.items():
         if isinstance(value, dict):
             flat |= _flatten(value, f"{prefix}{key}.")
-        else:
+        elif (
+            not (isinstance(value, list) and any(isinstance(v, dict) for v in value))
+            and len(str(value)) <= _MAX_PARAM_LENGTH
+        ):
             flat[f"{prefix}{key}"] = value
     return flat
 
