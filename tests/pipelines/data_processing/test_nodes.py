@@ -438,3 +438,14 @@ def test_check_usable_rows_names_file_rows_and_reasons():
         f"{FILE}: no usable row: 12 rows in, all quarantined "
         "(target_missing 10, malformed_record 2)"
     )
+
+
+@pytest.mark.parametrize("tolerant", [True, False])
+def test_a_repeated_header_is_an_error(tmp_path, tiny_schema, tolerant):
+    path = tmp_path / "repeated.csv"
+    path.write_text("grade,sport,level,hours,sport\nlow,yes,A1,3,no\n")
+    raw, source = RawCSVDataset(filepath=str(path)).read()
+    assert list(raw.columns) == ["grade", "sport", "level", "hours", "sport"]
+    quality = QUALITY.model_copy(update={"tolerant_headers": tolerant})
+    with pytest.raises(RawDataError, match=r"repeated.csv: .*sport"):
+        check_raw_structure(raw, source, tiny_schema, quality)
