@@ -108,5 +108,5 @@ format: install ## Apply ruff's fixes and formatting
 
 clean: ## Remove generated data, reports, the MLflow store and caches (keeps .venv)
 	find data -mindepth 2 -type f ! -name .gitkeep ! -path 'data/01_raw/*' -delete
-	rm -rf mlruns mlartifacts mlflow.db mlflow_server build .viz docs/build docs/source/generated .pytest_cache .ruff_cache info.log*
+	rm -rf mlruns mlartifacts mlflow.db mlflow.db.gate.lock mlflow_server build .viz docs/build docs/source/generated .pytest_cache .ruff_cache info.log*
 	find . -name .ipynb_checkpoints -type d -not -path './.venv/*' -prune -exec rm -rf {} +

@@ -41,9 +41,10 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from student_performance.datasets import RawCSVDataset
+from student_performance.datasets import RawCSVDataset, RawCSVSourceDataset
 from student_performance.drift.settings import BatchSettings, DriftThresholds
 from student_performance.pipelines.data_processing.nodes import (
+    QualityParams,
     check_raw_structure,
     normalise_values,
     quarantine_rows,
@@ -68,9 +69,11 @@ def _schema() -> DatasetSchema:
 
 def _reference(raw: pd.DataFrame, schema: DatasetSchema) -> pd.DataFrame:
     """The primary table, cleaned from the shipped file as data_processing does."""
-    loose = {"max_missing_share": 1.0, "max_invalid_share": 1.0}
-    typed = normalise_values(check_raw_structure(raw, schema), schema, loose)
-    return quarantine_rows(typed, raw, schema)[0]
+    loose = QualityParams(max_missing_share=1.0, max_invalid_share=1.0)
+    source = RawCSVSourceDataset(filepath=str(RAW)).load()
+    checked = check_raw_structure(raw, source, schema, loose)
+    typed = normalise_values(checked, schema, loose)
+    return quarantine_rows(checked, typed, raw, source, schema)[0]
 
 
 def _batch(raw: pd.DataFrame, n_rows: int, seed: int) -> pd.DataFrame:

@@ -19,6 +19,7 @@ from kedro.framework.startup import bootstrap_project
 from student_performance.core.cleaning import normalise_frame
 from student_performance.datasets import RawCSVDataset
 from student_performance.pipelines.data_processing.nodes import (
+    QualityParams,
     check_raw_structure,
     normalise_values,
     quarantine_rows,
@@ -92,12 +93,11 @@ def tiny_raw() -> pd.DataFrame:
 @pytest.fixture(scope="session")
 def primary_table(messy_file, dataset_schema) -> pd.DataFrame:
     """The messy file cleaned as data_processing cleans it: 628 typed rows."""
-    raw = RawCSVDataset(filepath=str(messy_file)).load()
-    loose = {"max_missing_share": 1.0, "max_invalid_share": 1.0}
-    typed = normalise_values(
-        check_raw_structure(raw, dataset_schema), dataset_schema, loose
-    )
-    kept, _ = quarantine_rows(typed, raw, dataset_schema)
+    raw, source = RawCSVDataset(filepath=str(messy_file)).read()
+    loose = QualityParams(max_missing_share=1.0, max_invalid_share=1.0)
+    checked = check_raw_structure(raw, source, dataset_schema, loose)
+    typed = normalise_values(checked, dataset_schema, loose)
+    kept, _ = quarantine_rows(checked, typed, raw, source, dataset_schema)
     return kept
 
 

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+import tempfile
+import time
 import uuid
+from pathlib import Path
 
 import mlflow
 import pytest
@@ -13,6 +19,8 @@ from student_performance.registry import (
     CONFIG_ARTIFACT,
     SAME_FOLDS,
     decide,
+    gate_lock,
+    gate_lock_path,
     metric_key,
     register_and_gate,
     rollback,
@@ -179,3 +187,76 @@ def test_a_configuration_that_fails_to_re_score_falls_back_and_says_why(registry
         in (decision["comparison"])
     )
     assert decision["promoted"]
+
+
+# --- two gates at once: real processes --------------------------------------------
+
+_GATE_SCRIPT = """
+import json, logging, sys
+import mlflow
+from student_performance.registry import register_and_gate
+logging.basicConfig(level=logging.INFO, stream=sys.stderr)
+run_id, name, metric = sys.argv[1:]
+decision = register_and_gate(mlflow.MlflowClient(), run_id, name, metric, 0.01)
+print(json.dumps(decision))
+"""
+_WAITING = "another run holds the gate"
+
+
+def _wait_for(predicate, processes, what: str, timeout: float = 120.0) -> None:
+    """Poll until ``predicate()``; fail if a process exits first or time runs out."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        for process, log in processes:
+            assert process.poll() is None, f"gate exited: {log.read_text()[-2000:]}"
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.1)
+
+
+def test_two_gates_at_once_run_one_after_the_other(tmp_path):
+    """The test holds the store's gate lock, starts two processes that each register
+    and gate a challenger, waits until both wait for the lock, then lets go: one gate
+    runs after the other, so each record is true and there is one champion. Without
+    the lock both would compare with "no champion" and both record "promoted"."""
+    client = mlflow.MlflowClient()
+    name = f"test-model-{uuid.uuid4().hex[:8]}"
+    runs = [_training_run(0.60), _training_run(0.60)]
+    processes = []
+    with gate_lock(mlflow.get_tracking_uri()):
+        for i, run_id in enumerate(runs):
+            out, err = tmp_path / f"gate{i}.json", tmp_path / f"gate{i}.log"
+            process = subprocess.Popen(  # noqa: S603
+                [sys.executable, "-c", _GATE_SCRIPT, run_id, name, METRIC],
+                stdout=out.open("w"),
+                stderr=err.open("w"),
+            )
+            processes.append((process, err))
+        _wait_for(
+            lambda: all(_WAITING in log.read_text() for _, log in processes),
+            processes,
+            "both gates to wait for the lock",
+        )
+    for process, log in processes:
+        assert process.wait(timeout=120) == 0, log.read_text()[-2000:]
+    decisions = sorted(
+        (json.loads((tmp_path / f"gate{i}.json").read_text()) for i in range(2)),
+        key=lambda d: d["challenger_version"],
+    )
+    first, second = decisions
+    assert first["champion_version"] is None and first["promoted"]
+    assert second["champion_version"] == first["challenger_version"]
+    assert second["promoted"]  # equal figures: not worse, it takes over
+    assert status(client, name)[CHAMPION]["version"] == second["challenger_version"]
+    for decision in decisions:
+        tags = client.get_model_version(name, str(decision["challenger_version"])).tags
+        assert tags["promotion.champion_version"] == str(decision["champion_version"])
+
+
+def test_gate_lock_sits_beside_the_sqlite_store(tmp_path):
+    assert gate_lock_path(f"sqlite:///{tmp_path}/mlflow.db") == (
+        tmp_path / "mlflow.db.gate.lock"
+    )
+    assert gate_lock_path(str(tmp_path / "mlruns")) == tmp_path / "mlruns/.gate.lock"
+    remote = gate_lock_path("http://mlflow.internal:5000")
+    assert remote.parent == Path(tempfile.gettempdir())
+    assert remote == gate_lock_path("http://mlflow.internal:5000")

@@ -86,6 +86,50 @@ class ModelRegistryHook:
         client.log_dict(run_id, decision, "promotion_decision.json")
 
 
+class TypedParamsHook:
+    """Log typed (Pydantic) parameters to MLflow one key per field.
+
+    kedro-mlflow flattens dict parameters (``data_processing.quality.max_missing_share``)
+    but logs a Pydantic model as one string; this logs its fields under the same keys
+    a dict would have, so runs stay searchable by parameter. ``trylast``: after
+    kedro-mlflow has made the run active for the node.
+    """
+
+    @hook_impl(trylast=True)
+    def before_node_run(self, node: Any, inputs: dict[str, Any]) -> None:
+        from pydantic import BaseModel  # noqa: PLC0415 - only when a node runs
+
+        typed = {
+            name.removeprefix("params:"): value.model_dump(mode="json")
+            for name, value in inputs.items()
+            if name.startswith("params:") and isinstance(value, BaseModel)
+        }
+        if not typed:
+            return
+        import mlflow  # noqa: PLC0415 - loaded by kedro-mlflow already
+
+        if mlflow.active_run() is not None:
+            mlflow.log_params(_flatten(typed))
+
+
+_MAX_PARAM_LENGTH = 6000  # MLflow refuses longer parameter values
+
+
+def _flatten(values: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested fields as ``a.b.c`` keys; lists of records and over-long values left
+    out (kedro-mlflow's own entry for the group still holds them)."""
+    flat: dict[str, Any] = {}
+    for key, value in values.items():
+        if isinstance(value, dict):
+            flat |= _flatten(value, f"{prefix}{key}.")
+        elif (
+            not (isinstance(value, list) and any(isinstance(v, dict) for v in value))
+            and len(str(value)) <= _MAX_PARAM_LENGTH
+        ):
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
 class RunSummaryHook:
     """Log where a run's outputs and its MLflow run are, as the last lines of a run."""
 

@@ -17,6 +17,15 @@ champion's own figure. If the configuration cannot be re-scored (a champion logg
 before configurations were, or an estimator this code no longer knows), the gate falls
 back to the champion's recorded figure and says so in the decision.
 
+One gate at a time per tracking store: two trainings that finish together (two
+terminals, a scheduler retrying) would otherwise both compare against the same old
+champion and both record "promoted", the later alias write winning. The gate, and
+rollback, hold a file lock keyed by the store (``gate_lock``): beside the SQLite file
+or inside the file store, so every process on the machine sees it; for a remote server
+in the machine's temporary folder, which serialises the trainings of one machine only.
+The operating system releases the lock of a killed process, and a run killed before
+the gate registers nothing.
+
 Rollback (the previous champion back, recorded on each promoted version)::
 
     python -m student_performance.registry rollback   # or: make rollback
@@ -28,14 +37,20 @@ MLflow is used here, never in nodes: this runs from a hook and from the command 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import logging
 import sys
-from collections.abc import Callable
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 import mlflow
+from filelock import FileLock, Timeout
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
@@ -49,6 +64,54 @@ CONFIG_ARTIFACT = "model_selected_config.json"
 SAME_FOLDS = "champion's configuration re-scored on the challenger's folds"
 
 Rescore = Callable[[dict[str, Any]], float]
+GATE_LOCK_TIMEOUT = 3600.0  # seconds: a gate re-scores by CV, so it may take minutes
+
+
+def gate_lock_path(tracking_uri: str) -> Path:
+    """The lock file that serialises the gate on one tracking store.
+
+    Args:
+        tracking_uri: The store's URI (``sqlite:///...``, a folder, ``http://...``).
+
+    Returns:
+        ``<db>.gate.lock`` beside an SQLite file, ``.gate.lock`` in a file store, else
+        a file in the temporary folder named after the URI's hash.
+    """
+    parsed = urlparse(tracking_uri)
+    if parsed.scheme == "sqlite":
+        database = Path(tracking_uri.removeprefix("sqlite:///")).resolve()
+        return database.with_name(f"{database.name}.gate.lock")
+    if parsed.scheme in {"", "file"}:
+        return Path(parsed.path or tracking_uri).resolve() / ".gate.lock"
+    digest = hashlib.sha256(tracking_uri.encode()).hexdigest()[:16]
+    return Path(tempfile.gettempdir()) / f"student_performance-gate-{digest}.lock"
+
+
+@contextmanager
+def gate_lock(tracking_uri: str, timeout: float = GATE_LOCK_TIMEOUT) -> Iterator[None]:
+    """Hold the store's gate lock (``gate_lock_path``), waiting for another holder.
+
+    Raises:
+        RuntimeError: Still held by another process after ``timeout`` seconds.
+    """
+    path = gate_lock_path(tracking_uri)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(path)
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        logger.info("Registry: another run holds the gate (%s): waiting", path)
+        try:
+            lock.acquire(timeout=timeout)
+        except Timeout as err:
+            raise RuntimeError(
+                f"registry gate still locked by another run after {timeout:.0f} s "
+                f"({path}): nothing registered"
+            ) from err
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def metric_key(primary_metric: str) -> str:
@@ -137,6 +200,9 @@ def register_and_gate(
 ) -> dict[str, Any]:
     """Register the run's model as ``challenger`` and apply the promotion gate.
 
+    Holds the store's gate lock throughout (``gate_lock``), so the champion it
+    compares with is still the champion when it moves the alias.
+
     Args:
         client: MLflow client on the tracking/registry store.
         run_id: The training run (it logged the model and ``selected.cv_<metric>``).
@@ -151,6 +217,20 @@ def register_and_gate(
         The decision: versions, both figures (and the champion's recorded one), how
         they were compared, ``promoted`` and the reason.
     """
+    with gate_lock(client.tracking_uri):
+        return _register_and_gate(
+            client, run_id, model_name, primary_metric, tolerance, rescore
+        )
+
+
+def _register_and_gate(
+    client: MlflowClient,
+    run_id: str,
+    model_name: str,
+    primary_metric: str,
+    tolerance: float,
+    rescore: Rescore | None,
+) -> dict[str, Any]:
     key = metric_key(primary_metric)
     challenger_score = client.get_run(run_id).data.metrics[key]
     champion = _version_with_alias(client, model_name, CHAMPION)
@@ -229,6 +309,11 @@ def rollback(client: MlflowClient, model_name: str) -> dict[str, Any]:
     Raises:
         RuntimeError: There is no champion, or it replaced no earlier champion.
     """
+    with gate_lock(client.tracking_uri):
+        return _rollback(client, model_name)
+
+
+def _rollback(client: MlflowClient, model_name: str) -> dict[str, Any]:
     champion = _version_with_alias(client, model_name, CHAMPION)
     if champion is None:
         raise RuntimeError(f"{model_name} has no champion to roll back")

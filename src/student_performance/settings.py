@@ -9,7 +9,11 @@ from pathlib import Path
 
 from omegaconf.resolvers import oc
 
-from student_performance.hooks import ModelRegistryHook, RunSummaryHook
+from student_performance.hooks import (
+    ModelRegistryHook,
+    RunSummaryHook,
+    TypedParamsHook,
+)
 from student_performance.warnings_filter import silence_known_dependency_warnings
 
 silence_known_dependency_warnings()
@@ -23,9 +27,9 @@ def _project_root() -> str:
     return PROJECT_ROOT.as_posix()
 
 
-# Both run after kedro-mlflow's hooks (`trylast`), in this order: the registry gate,
-# then the summary that reports its decision.
-HOOKS = (ModelRegistryHook(), RunSummaryHook())
+# All run after kedro-mlflow's hooks (`trylast`): the registry gate, then the summary
+# that reports its decision; typed parameters logged key by key before each node.
+HOOKS = (ModelRegistryHook(), RunSummaryHook(), TypedParamsHook())
 
 CONFIG_LOADER_ARGS = {
     "base_env": "base",

@@ -1,4 +1,5 @@
-"""RawCSVDataset: raw text in, errors that name the file and say what to do."""
+"""RawCSVDataset and RawCSVSourceDataset: raw text in, every record accounted for,
+errors that name the file and say what to do."""
 
 from __future__ import annotations
 
@@ -6,16 +7,46 @@ import logging
 
 import pytest
 
-from student_performance.datasets import RawCSVDataset, RawDataError
+from student_performance.datasets import (
+    MalformedRecord,
+    RawCSVDataset,
+    RawCSVSourceDataset,
+    RawDataError,
+    RawSource,
+)
 
 
-def test_raw_dataset_reads_text_and_names_the_file(tmp_path):
+def test_raw_dataset_reads_text_indexed_by_line(tmp_path):
     path = tmp_path / "ok.csv"
-    path.write_text("a,b\n 01 ,NA\n", encoding="utf-8")
+    path.write_text('a,b\n 01 ,NA\n\n3,"x,\ny"\n5,6\n', encoding="utf-8")
     frame = RawCSVDataset(filepath=str(path)).load()
-    assert frame.loc[0, "a"] == " 01 "  # nothing parsed or stripped yet
-    assert frame.loc[0, "b"] == "NA"  # not turned into NaN by pandas
-    assert frame.attrs == {"source_file": str(path), "encoding": "utf-8"}
+    assert frame.loc[2, "a"] == " 01 "  # nothing parsed or stripped yet
+    assert frame.loc[2, "b"] == "NA"  # not turned into NaN
+    assert frame.loc[4, "b"] == "x,\ny"  # quoted comma and line break kept
+    assert list(frame.index) == [2, 4, 6]  # physical lines: blank line 3 skipped
+    assert frame.attrs == {}  # provenance is RawCSVSourceDataset's, not attrs
+    source = RawCSVSourceDataset(filepath=str(path)).load()
+    assert source == RawSource(str(path), "utf-8", 3, ())
+
+
+def test_raw_dataset_sets_malformed_records_aside_with_line_and_text(tmp_path, caplog):
+    path = tmp_path / "damaged.csv"
+    path.write_text(
+        'a,b,c\n1,2,3\n4,5,6,7,8\n9,10\n11,"12,13\n14,15,16\n17,18,19\n',
+        encoding="utf-8",
+    )
+    with caplog.at_level(logging.WARNING):
+        frame = RawCSVDataset(filepath=str(path)).load()
+    source = RawCSVSourceDataset(filepath=str(path)).load()
+    assert list(frame.index) == [2, 6, 7]  # reading resumes after the open quote
+    assert frame.loc[6].tolist() == ["14", "15", "16"]
+    assert source.records == 6 == len(frame) + len(source.malformed)
+    assert source.malformed == (
+        MalformedRecord(3, "4,5,6,7,8", "5 fields where the header has 3"),
+        MalformedRecord(4, "9,10", "2 fields where the header has 3"),
+        MalformedRecord(5, '11,"12,13', "unterminated quote"),
+    )
+    assert "3 of 6 records malformed" in caplog.text
 
 
 def test_raw_dataset_empty_file_is_a_clear_error(tmp_path):
@@ -47,8 +78,11 @@ def test_raw_dataset_reads_latin1_with_fallback_and_warns(tmp_path, caplog):
     path.write_bytes("name,city\nJosé,Besançon\n".encode("latin-1"))
     with caplog.at_level(logging.WARNING):
         frame = RawCSVDataset(filepath=str(path), fallback_encoding="latin-1").load()
-    assert frame.loc[0, "city"] == "Besançon"
-    assert frame.attrs["encoding"] == "latin-1"
+        source = RawCSVSourceDataset(
+            filepath=str(path), fallback_encoding="latin-1"
+        ).load()
+    assert frame.loc[2, "city"] == "Besançon"
+    assert source.encoding == "latin-1"
     assert "not valid utf-8" in caplog.text
 
 

@@ -48,6 +48,9 @@ def test_messy_file_end_to_end(project_copy, messy_file, dataset_schema):
     assert run.data.metrics["data_quality.rows_in"] == 679
     assert run.data.metrics["data_quality.rows_kept"] == 628
     assert run.data.metrics["data_quality.quarantined_duplicate"] == 45
+    # typed parameters are logged field by field, as dict parameters are
+    assert run.data.params["data_processing.quality.max_malformed_share"] == "0.1"
+    assert run.data.params["data_processing.quality.tolerant_headers"] == "True"
     artifacts = {a.path for a in mlflow_artifacts(run.info.run_id)}
     assert "data_quality_report.json" in artifacts
 

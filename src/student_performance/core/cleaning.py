@@ -12,28 +12,85 @@ import logging
 
 import pandas as pd
 
-from student_performance.datasets import RawDataError
+from student_performance.datasets import (  # SOURCE_LINE: the raw rows' index name
+    SOURCE_LINE,  # noqa: F401 - re-exported for the modules that index by it
+    RawDataError,
+)
 from student_performance.schema import DatasetSchema, FeatureKind, FeatureSpec
 
 logger = logging.getLogger(__name__)
 
-SOURCE_LINE = "source_line"  # index name: the row's line in the raw file (header = 1)
 REASON = "reason"
+RAW_INPUT = "raw input"  # the source named in messages when rows come from no file
 
 
-def source_of(frame: pd.DataFrame) -> str:
-    """The file a raw frame was read from, for error messages."""
-    return frame.attrs.get("source_file", "raw input")
+def header_key(name: str) -> str:
+    """A column name as compared by header matching: trimmed, inner white space
+    collapsed to one space, case-folded (``" class_  x_percentage"`` and
+    ``"Class_ X_Percentage"`` give the same key)."""
+    return " ".join(str(name).split()).casefold()
 
 
-def source_lines(n_rows: int) -> pd.RangeIndex:
-    """The physical line of each record in the raw file (the header is line 1)."""
-    # One record per line (the reader skips blank lines): the header is line 1.
-    return pd.RangeIndex(2, n_rows + 2, name=SOURCE_LINE)
+def match_headers(
+    found: list[str], dataset: DatasetSchema, source: str = RAW_INPUT
+) -> dict[str, str]:
+    """Raw column names that name a schema column up to case and white space.
+
+    Args:
+        found: The raw file's column names, in order.
+        dataset: The schema (its columns and ``drop_columns``).
+        source: The file, for the error message.
+
+    Returns:
+        ``{raw name: schema name}`` for the names that differ from their schema
+        column; names already equal to one are not listed.
+
+    Raises:
+        RawDataError: Two raw columns match the same schema column.
+    """
+    known = {header_key(c): c for c in [*dataset.columns, *dataset.drop_columns]}
+    matches: dict[str, list[str]] = {}
+    for name in map(str, found):
+        if header_key(name) in known:
+            matches.setdefault(known[header_key(name)], []).append(name)
+    clashes = {name: raw for name, raw in matches.items() if len(raw) > 1}
+    if clashes:
+        listed = "; ".join(f"{raw} all match {name!r}" for name, raw in clashes.items())
+        raise RawDataError(
+            f"{source}: two raw columns match one schema column ({listed}; names "
+            "compared after trimming, case-folding and collapsing spaces): keep one"
+        )
+    return {raw[0]: name for name, raw in matches.items() if raw[0] != name}
+
+
+def harmonise_headers(
+    raw: pd.DataFrame, dataset: DatasetSchema, source: str = RAW_INPUT
+) -> pd.DataFrame:
+    """Rename raw columns to the schema's spelling (``match_headers``), with a WARNING
+    per renamed column.
+
+    Args:
+        raw: Raw rows, every cell as text.
+        dataset: The schema.
+        source: The file, for messages.
+
+    Returns:
+        A new frame, same values, columns renamed.
+
+    Raises:
+        RawDataError: See ``match_headers``.
+    """
+    renamed = match_headers(list(raw.columns), dataset, source)
+    for before, after in renamed.items():
+        logger.warning("%s: column %r read as the schema's %r", source, before, after)
+    return raw.rename(columns=renamed)
 
 
 def check_columns(
-    raw: pd.DataFrame, required: list[str], dataset: DatasetSchema
+    raw: pd.DataFrame,
+    required: list[str],
+    dataset: DatasetSchema,
+    source: str = RAW_INPUT,
 ) -> pd.DataFrame:
     """Check a raw frame's columns and return the required ones, in that order.
 
@@ -41,15 +98,15 @@ def check_columns(
         raw: Raw rows, every cell as text.
         required: Columns that must be present.
         dataset: Schema fields ``drop_columns`` and ``unknown_columns``.
+        source: Where the rows come from (a file), named in the messages.
 
     Returns:
         A new frame with the ``required`` columns only, same index.
 
     Raises:
-        RawDataError: A single column (wrong delimiter), missing required columns, or
-            unknown columns when the schema says ``unknown_columns: error``.
+        RawDataError: A single column (wrong delimiter), missing or repeated required
+            columns, or unknown columns when the schema says ``unknown_columns: error``.
     """
-    source = source_of(raw)
     found = [str(c) for c in raw.columns]
     if len(found) == 1 and len(required) > 1:
         raise RawDataError(
@@ -61,6 +118,9 @@ def check_columns(
         raise RawDataError(
             f"{source}: required columns missing: {missing}; columns found: {found}"
         )
+    repeated = [c for c in required if found.count(c) > 1]
+    if repeated:
+        raise RawDataError(f"{source}: columns {repeated} appear more than once")
     unknown = [
         c for c in found if c not in dataset.columns + list(dataset.drop_columns)
     ]

@@ -1,6 +1,21 @@
 """Project-specific Kedro datasets."""
 
 from .pushgateway_dataset import PushgatewayDataset
-from .raw_csv_dataset import RawCSVDataset, RawDataError
+from .raw_csv_dataset import (
+    SOURCE_LINE,
+    MalformedRecord,
+    RawCSVDataset,
+    RawCSVSourceDataset,
+    RawDataError,
+    RawSource,
+)
 
-__all__ = ["PushgatewayDataset", "RawCSVDataset", "RawDataError"]
+__all__ = [
+    "SOURCE_LINE",
+    "MalformedRecord",
+    "PushgatewayDataset",
+    "RawCSVDataset",
+    "RawCSVSourceDataset",
+    "RawDataError",
+    "RawSource",
+]

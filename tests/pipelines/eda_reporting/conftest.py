@@ -5,7 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from student_performance.datasets import RawSource
 from student_performance.pipelines.data_processing.nodes import (
+    QualityParams,
     build_quality_report,
     check_raw_structure,
     normalise_values,
@@ -45,13 +47,16 @@ def tiny_clean() -> pd.DataFrame:
 @pytest.fixture
 def tiny_processed(tiny_raw, tiny_schema) -> dict:
     """What data_processing hands over for ``tiny_raw``: raw, kept rows, quality report."""
-    quality = {"max_missing_share": 1.0, "max_invalid_share": 1.0}
-    typed = normalise_values(
-        check_raw_structure(tiny_raw, tiny_schema), tiny_schema, quality
+    quality = QualityParams(max_missing_share=1.0, max_invalid_share=1.0)
+    raw = tiny_raw.set_axis(pd.RangeIndex(2, 8, name="source_line"))
+    source = RawSource("tiny.csv", "utf-8", len(raw))
+    checked = check_raw_structure(raw, source, tiny_schema, quality)
+    typed = normalise_values(checked, tiny_schema, quality)
+    kept, quarantine = quarantine_rows(checked, typed, raw, source, tiny_schema)
+    report, _ = build_quality_report(
+        raw, source, typed, kept, quarantine, tiny_schema, quality
     )
-    kept, quarantine = quarantine_rows(typed, tiny_raw, tiny_schema)
-    report, _ = build_quality_report(tiny_raw, typed, kept, quarantine, tiny_schema)
-    return {"raw": tiny_raw, "kept": kept, "report": report}
+    return {"raw": raw, "kept": kept, "report": report}
 
 
 @pytest.fixture

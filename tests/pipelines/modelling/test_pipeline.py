@@ -7,8 +7,10 @@ from kedro.runner import SequentialRunner
 
 from student_performance.pipelines.modelling import create_pipeline
 from student_performance.pipelines.modelling import pipeline as modelling_pipeline
+from student_performance.pipelines.modelling.preflight import PreflightParams
 
 OUTPUTS = {
+    "mi_trainable_students",
     "mi_development",
     "mi_holdout",
     "mi_raw_rows_example",
@@ -44,6 +46,7 @@ def test_contract():
         "params:modelling.seed",
         "params:modelling.explain",
         "params:modelling.input_example_rows",
+        "params:modelling.preflight",
     }
     assert pipeline.all_outputs() == OUTPUTS  # every output is a boundary
     inference = pipeline.only_nodes_with_tags("inference")
@@ -76,6 +79,7 @@ def test_sliced_run_to_the_selected_model(
             "params:modelling.selection": MemoryDataset({"primary_metric": "accuracy"}),
             "params:modelling.seed": MemoryDataset(0),
             "params:modelling.input_example_rows": MemoryDataset(4),
+            "params:modelling.preflight": MemoryDataset(PreflightParams(min_rows=20)),
         }
     )
     pipeline = create_pipeline().to_outputs(

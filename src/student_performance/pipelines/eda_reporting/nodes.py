@@ -110,8 +110,9 @@ def summarise_dataset(
             another run of data_processing).
     """
     report = rpt_data_quality
+    malformed = report["quarantined_by_reason"].get("malformed_record", 0)
     if (report["rows_in"], report["rows_kept"]) != (
-        len(raw_students),
+        len(raw_students) + malformed,  # malformed records are not in the rows
         len(prm_students),
     ):
         raise ValueError(
@@ -164,6 +165,10 @@ def summarise_columns(
     Raises:
         ValueError: A schema column is missing from either table or the report.
     """
+    # headers data_processing matched loosely ("columns_renamed") under schema names
+    raw_students = raw_students.rename(
+        columns=rpt_data_quality.get("columns_renamed", {})
+    )
     require_columns(raw_students, dataset.columns, "raw_students")
     require_columns(prm_students, dataset.columns, "prm_students")
     quality = rpt_data_quality["columns"]

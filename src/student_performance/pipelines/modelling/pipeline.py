@@ -3,7 +3,8 @@
 Contract (names outside the ``modelling`` namespace):
     inputs: ``prm_students``, ``raw_students`` (for the raw input example),
         ``params:dataset``, ``params:modelling.*``
-    outputs: ``model_selected`` (06_models, pickled ``OrderedClassifier``),
+    outputs: ``mi_trainable_students`` (``prm_students`` once the pre-flight accepted
+        it), ``model_selected`` (06_models, pickled ``OrderedClassifier``),
         ``model_selected_config`` (06_models, its configuration: the registry gate
         re-scores it), ``model_dataset_schema`` (06_models, the schema it was trained
         with), ``mi_development`` / ``mi_holdout``, ``mi_raw_rows_example`` (the
@@ -15,7 +16,9 @@ Contract (names outside the ``modelling`` namespace):
         ``rpt_feature_importance``, ``rpt_feature_importance_plot``,
         ``rpt_model_comparison``, ``pred_example_predictions``
 
-Nodes tagged ``training`` fit and evaluate; nodes tagged ``inference``
+Nodes tagged ``training`` fit and evaluate, after ``check_trainable`` (the pre-flight:
+enough rows and classes for the split and CV, else one clear error); nodes tagged
+``inference``
 (raw rows -> ``prepare_inference_features`` -> ``predict_performance``) are bundled by
 ``pipeline_ml_factory`` into one MLflow model (see ``pipelines/training/pipeline.py``).
 In a plain run they score the raw input example, a smoke test of that path.
@@ -37,10 +40,12 @@ from .nodes import (
     split_development_holdout,
     summarise_candidates,
 )
+from .preflight import check_trainable
 
 TRAINING, INFERENCE = "training", "inference"
 
 _BOUNDARY_OUTPUTS = {
+    "mi_trainable_students",
     "mi_development",
     "mi_holdout",
     "mi_raw_rows_example",
@@ -66,8 +71,20 @@ _BOUNDARY_OUTPUTS = {
 def _training_nodes() -> list[Node]:
     return [
         Node(
+            check_trainable,
+            inputs=[
+                "prm_students",
+                "params:dataset",
+                "params:split",
+                "params:cv",
+                "params:preflight",
+            ],
+            outputs="mi_trainable_students",
+            name="check_trainable",
+        ),
+        Node(
             split_development_holdout,
-            inputs=["prm_students", "params:dataset", "params:split"],
+            inputs=["mi_trainable_students", "params:dataset", "params:split"],
             outputs=["mi_development", "mi_holdout"],
             name="split_development_holdout",
         ),
