@@ -19,6 +19,14 @@ from tests.conftest import PROJECT_ROOT, make_project_copy
 
 pytestmark = pytest.mark.slow
 
+# where the package is imported from, and whether the service ships its page
+_WHERE = """
+from importlib.resources import files
+import student_performance, student_performance.serving.app
+print(student_performance.__file__, files("student_performance.serving").joinpath(
+    "static/index.html").is_file())
+"""
+
 
 def _pip(*args: str) -> None:
     subprocess.run(
@@ -51,22 +59,22 @@ def test_a_wheel_runs_from_a_project_folder_outside_the_source_tree(
     env |= {"PYTHONPATH": str(installed_wheel), "KEDRO_DISABLE_TELEMETRY": "1"}
 
     where = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import student_performance; print(student_performance.__file__)",
-        ],
+        [sys.executable, "-c", _WHERE],
         cwd=project,
+        check=False,
         env=env,
         capture_output=True,
         text=True,
-        check=True,
-    ).stdout.strip()
-    assert Path(where).is_relative_to(installed_wheel), where
+    )
+    assert where.returncode == 0, where.stderr[-3000:]
+    package, page = where.stdout.split()
+    assert Path(package).is_relative_to(installed_wheel), package
+    assert page == "True", "the service's page is not in the wheel"
 
     done = subprocess.run(
         [sys.executable, "-m", "kedro", "run", "--pipelines", "data_processing"],
         cwd=project,
+        check=False,
         env=env,
         capture_output=True,
         text=True,
