@@ -36,7 +36,7 @@ PACKAGE_NAME = "student_performance"
 PIPELINE_NAME = "drift_monitoring"
 ENV = "served"
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("student_performance.airflow")
 
 
 def _run_kedro(
@@ -200,7 +200,7 @@ def student_performance_monitoring():
             "dag_run_id": context["run_id"],
         }
         logger.info(
-            "outcome: drift %s, %s, %s",
+            "outcome: status %s, %s, %s",
             outcome["status"],
             "retrained" if outcome["retrained"] else "not retrained",
             "no new model"

@@ -33,7 +33,7 @@ PACKAGE_NAME = "student_performance"
 PIPELINE_NAME = "training"
 ENV = "local"
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("student_performance.airflow")
 
 
 def _run_kedro(
