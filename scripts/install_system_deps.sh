@@ -3,11 +3,21 @@
 # reports, kedro-viz and the serving page) and a PostgreSQL server (prediction-log
 # tests). Installed only when missing and only as root; otherwise the tests that need
 # them say so and skip, except under CI=true where they must run.
+#
+#   scripts/install_system_deps.sh image   the container tools instead (`make image`,
+#                                          `make image-test`): podman with the runc
+#                                          runtime, debootstrap for the local base image
 set -euo pipefail
 need=()
-command -v chromium >/dev/null 2>&1 || need+=(chromium chromium-driver)
-ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
-fc-list 2>/dev/null | grep -qi dejavu || need+=(fonts-dejavu-core)
+if [ "${1:-}" = image ]; then
+  command -v podman >/dev/null 2>&1 || need+=(podman)
+  command -v runc >/dev/null 2>&1 || need+=(runc)
+  command -v debootstrap >/dev/null 2>&1 || need+=(debootstrap)
+else
+  command -v chromium >/dev/null 2>&1 || need+=(chromium chromium-driver)
+  ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+  fc-list 2>/dev/null | grep -qi dejavu || need+=(fonts-dejavu-core)
+fi
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi
