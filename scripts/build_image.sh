@@ -68,6 +68,7 @@ fi
 # base the runtime stage may have to apt-get install libgomp1.
 network=()
 [[ "$base" == "$LOCAL_BASE" ]] && network=(--network none)
+previous="$("${PODMAN[@]}" image inspect --format '{{.Id}}' "$TAG" 2>/dev/null || true)"
 echo "build_image: $TAG on $base"
 "${PODMAN[@]}" build --format docker "${network[@]}" --pull=missing \
     --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 \
@@ -77,5 +78,11 @@ echo "build_image: $TAG on $base"
     echo "build_image: FAILED (log: build/image-build.log)" >&2
     exit 1
 }
+# the image this tag named before is now untagged: remove it (the builder stage's layers
+# stay, they are the cache of the next build)
+current="$("${PODMAN[@]}" image inspect --format '{{.Id}}' "$TAG")"
+if [[ -n "$previous" && "$previous" != "$current" ]]; then
+    "${PODMAN[@]}" rmi "$previous" >/dev/null 2>&1 || true
+fi
 size=$("${PODMAN[@]}" image inspect --format '{{.Size}}' "$TAG")
 echo "build_image: built $TAG in $(($(date +%s) - start)) s, $((size / 1000000)) MB"
