@@ -91,7 +91,7 @@ monitor: install ## Check a batch for drift, retrain when recommended: make moni
 airflow-dags: install $(AIRFLOW_STAMP) ## Regenerate airflow/dags/ with kedro-airflow (airflow/templates/, conf/base/airflow.yml)
 	bash scripts/airflow_dags.sh
 
-airflow-test: $(AIRFLOW_STAMP) ## Both DAGs under `airflow dags test` (SQLite, temporary MLflow store): drift retrains, clean skips
+airflow-test: install $(AIRFLOW_STAMP) ## Both DAGs under `airflow dags test` (SQLite, temporary MLflow store): drift retrains, clean skips
 	$(AIRFLOW_PIP) install -q --no-deps --force-reinstall .
 	$(AIRFLOW_VENV)/bin/python scripts/airflow_test.py
 

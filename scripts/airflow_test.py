@@ -233,6 +233,24 @@ def main() -> int:  # noqa: PLR0915 - one linear scenario, read top to bottom
     if not imported:
         print(errors.stdout[-3000:], errors.stderr[-3000:])
         return 1
+    fresh = tmp / "dags"
+    generated = subprocess.run(
+        ["bash", str(ROOT / "scripts/airflow_dags.sh")],
+        env=env | {"DAGS_DIR": str(fresh), "KEDRO": str(AIRFLOW.with_name("kedro"))},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    committed = sorted((ROOT / "airflow/dags").glob("*.py"))
+    same = generated.returncode == 0 and [p.name for p in committed] == sorted(
+        p.name for p in fresh.glob("*.py")
+    )
+    same = same and all(
+        p.read_text() == (fresh / p.name).read_text() for p in committed
+    )
+    checks.check(same, "airflow/dags/ is what `make airflow-dags` generates")
+    if generated.returncode != 0:
+        print(generated.stderr[-3000:])
     for dag_id in (TRAINING_DAG, MONITORING_DAG):
         shown = _airflow(env, log, "dags", "show", dag_id).stdout
         graph = shown[shown.find("digraph") :] if "digraph" in shown else shown
