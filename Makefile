@@ -13,7 +13,9 @@ PIP := $(BIN)/python -m pip --disable-pip-version-check
 export KEDRO_DISABLE_TELEMETRY := 1
 
 .PHONY: help install system-deps run train rollback registry-status mlflow-ui mlflow-server viz jupyter docs benchmark test test-fast lint format clean
+.PHONY: airflow-install airflow-dags airflow-test image image-test
 
+LINTED := src tests benchmarks studies notebooks docs/source scripts airflow/dags
 VIZ_PORT ?= 4141
 JUPYTER_PORT ?= 8888
 MLFLOW_SERVER_PORT ?= 5001
@@ -21,7 +23,7 @@ MLFLOW_SERVER_PORT ?= 5001
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,6 +32,21 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	@touch $@
 
 install: $(STAMP) ## Create .venv (if missing) and install the pinned requirements
+
+# Airflow's own virtualenv: the project's pins less fastapi (Airflow 3.3 needs < 0.137),
+# then requirements-airflow.txt (Airflow, kedro-airflow). The project itself is installed
+# as a package by `make airflow-test`, as a deployment would have it.
+AIRFLOW_VENV ?= .venv-airflow
+AIRFLOW_STAMP := $(AIRFLOW_VENV)/.installed
+AIRFLOW_PIP := $(AIRFLOW_VENV)/bin/python -m pip --disable-pip-version-check
+
+$(AIRFLOW_STAMP): requirements.txt requirements-airflow.txt pyproject.toml
+	@test -x $(AIRFLOW_VENV)/bin/python || $(PYTHON) -m venv $(AIRFLOW_VENV)
+	grep -v '^fastapi==' requirements.txt > $(AIRFLOW_VENV)/requirements-project.txt
+	$(AIRFLOW_PIP) install -q -r $(AIRFLOW_VENV)/requirements-project.txt -r requirements-airflow.txt
+	@touch $@
+
+airflow-install: $(AIRFLOW_STAMP) ## Create .venv-airflow: Airflow 3.3, kedro-airflow and the project's pins
 
 system-deps: ## Install the Debian packages the browser, database and monitoring tests use (as root)
 	@bash scripts/install_system_deps.sh
@@ -78,6 +95,21 @@ monitoring-down: ## Stop what make monitoring-up started
 monitor: install ## Check a batch for drift, retrain when recommended: make monitor BATCH=path/to/batch.csv
 	bash scripts/monitor_and_retrain.sh $(BATCH)
 
+airflow-dags: install $(AIRFLOW_STAMP) ## Regenerate airflow/dags/ with kedro-airflow (airflow/templates/, conf/base/airflow.yml)
+	bash scripts/airflow_dags.sh
+
+airflow-test: install $(AIRFLOW_STAMP) ## Both DAGs under `airflow dags test` (SQLite, temporary MLflow store): drift retrains, clean skips
+	$(AIRFLOW_PIP) install -q --no-deps --force-reinstall .
+	$(AIRFLOW_VENV)/bin/python scripts/airflow_test.py
+
+image: install ## Build the container image student-performance:<version> (Containerfile, podman)
+	bash scripts/install_system_deps.sh image
+	bash scripts/build_image.sh
+
+image-test: install ## Build the image, run data_processing and serve in it, report its size
+	bash scripts/install_system_deps.sh image
+	bash scripts/image_test.sh
+
 benchmark: install ## Time the pipelines against their bare floors (prints ratios)
 	$(BIN)/kedro run --pipelines data_processing
 	$(BIN)/python benchmarks/training_benchmark.py
@@ -99,12 +131,12 @@ test-fast: install ## Unit, node and pipeline tests only (under 30 s): the loop 
 	$(BIN)/pytest -q -m "$(FAST_MARKERS)"
 
 lint: install ## ruff check and ruff format --check
-	$(BIN)/ruff check src tests benchmarks studies notebooks docs/source
-	$(BIN)/ruff format --check src tests benchmarks studies notebooks docs/source
+	$(BIN)/ruff check $(LINTED)
+	$(BIN)/ruff format --check $(LINTED)
 
 format: install ## Apply ruff's fixes and formatting
-	$(BIN)/ruff check --fix src tests benchmarks studies notebooks docs/source
-	$(BIN)/ruff format src tests benchmarks studies notebooks docs/source
+	$(BIN)/ruff check --fix $(LINTED)
+	$(BIN)/ruff format $(LINTED)
 
 clean: ## Remove generated data, reports, the MLflow store and caches (keeps .venv)
 	find data -mindepth 2 -type f ! -name .gitkeep ! -path 'data/01_raw/*' -delete

@@ -6,14 +6,24 @@
 # the tests that need them say so and skip, except under CI=true where they must run.
 # Services that the packages would start at install time are kept from starting: the
 # tests and make monitoring-up run their own instances on free loopback ports.
+#
+#   scripts/install_system_deps.sh image   the container tools instead (`make image`,
+#                                          `make image-test`): podman with the runc
+#                                          runtime, debootstrap for the local base image
 set -euo pipefail
 need=()
-command -v chromium >/dev/null 2>&1 || need+=(chromium chromium-driver)
-ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
-fc-list 2>/dev/null | grep -qi dejavu || need+=(fonts-dejavu-core)
-command -v promtool >/dev/null 2>&1 || need+=(prometheus)
-command -v prometheus-alertmanager >/dev/null 2>&1 || need+=(prometheus-alertmanager)
-command -v prometheus-pushgateway >/dev/null 2>&1 || need+=(prometheus-pushgateway)
+if [ "${1:-}" = image ]; then
+  command -v podman >/dev/null 2>&1 || need+=(podman)
+  command -v runc >/dev/null 2>&1 || need+=(runc)
+  command -v debootstrap >/dev/null 2>&1 || need+=(debootstrap)
+else
+  command -v chromium >/dev/null 2>&1 || need+=(chromium chromium-driver)
+  ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+  fc-list 2>/dev/null | grep -qi dejavu || need+=(fonts-dejavu-core)
+  command -v promtool >/dev/null 2>&1 || need+=(prometheus)
+  command -v prometheus-alertmanager >/dev/null 2>&1 || need+=(prometheus-alertmanager)
+  command -v prometheus-pushgateway >/dev/null 2>&1 || need+=(prometheus-pushgateway)
+fi
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi

@@ -6,7 +6,8 @@
 # 1. kedro run --pipelines drift_monitoring --params drift_batch=<batch>
 #    (drift_monitoring_model instead, which adds prediction and performance drift, when
 #    a trained model exists);
-# 2. reads the verdict (data/08_reporting/model_drift_report.json or drift_report.json);
+# 2. reads the verdict (data/08_reporting/model_drift_report.json or drift_report.json)
+#    with student_performance.monitoring, as the Airflow monitoring DAG does;
 # 3. when retrain_recommended is true: kedro run --pipelines training. Promotion is then
 #    decided by the model registry's gate, not here.
 # A batch is required (the seeded simulations are `kedro run --pipelines drift_simulation`).
@@ -47,12 +48,8 @@ args=(run --pipelines "$pipeline" --params "drift_batch=$BATCH")
 echo "monitor: $KEDRO ${args[*]}"
 "$KEDRO" "${args[@]}"
 
-read -r status retrain action < <("$PYTHON" - "$report" <<'EOF'
-import json, sys
-report = json.load(open(sys.argv[1]))
-print(report["status"], str(report["retrain_recommended"]).lower(), report["action"])
-EOF
-)
+# the same reading of the report as the Airflow monitoring DAG's
+read -r status retrain action < <("$PYTHON" -m student_performance.monitoring "$report")
 echo "monitor: status $status, retrain recommended: $retrain ($report)"
 echo "monitor: $action"
 

@@ -51,10 +51,11 @@ def test_base_default_run_writes_the_embedded_store(
     project_copy, monkeypatch, restore_mlflow_uris
 ):
     """No MLFLOW_* variable: `kedro run` writes mlflow.db and mlartifacts/ in the
-    project root (the `project_root` resolver, pointed here at the copy)."""
+    project root (the `project_root` resolver, pointed at the copy by
+    $STUDENT_PERFORMANCE_HOME)."""
     monkeypatch.delenv("MLFLOW_TRACKING_URI")
     monkeypatch.delenv("MLFLOW_ARTIFACT_ROOT")
-    monkeypatch.setattr(project_settings, "PROJECT_ROOT", project_copy)
+    monkeypatch.setenv(project_settings.PROJECT_HOME_ENV, str(project_copy))
 
     run_kedro(project_copy, ["data_processing"])
 

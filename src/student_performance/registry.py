@@ -345,12 +345,12 @@ def status(client: MlflowClient, model_name: str) -> dict[str, Any]:
 
 def _registry_settings(env: str | None) -> tuple[str, str]:
     """Tracking URI and registered model name from the project's conf."""
-    from pathlib import Path  # noqa: PLC0415
-
     from kedro.framework.session import KedroSession  # noqa: PLC0415
     from kedro.framework.startup import bootstrap_project  # noqa: PLC0415
 
-    project = Path(__file__).resolve().parents[2]
+    from student_performance.settings import find_project_root  # noqa: PLC0415
+
+    project = find_project_root()
     bootstrap_project(project)
     with KedroSession.create(project_path=project, env=env) as session:
         context = session.load_context()  # kedro-mlflow sets the tracking URI here
