@@ -108,22 +108,24 @@ def student_performance_training():
 
     @task(task_id="data_processing")
     def data_processing() -> dict[str, Any]:
-        """Pipeline `data_processing`: 4 nodes.
+        """Pipeline `data_processing`: 5 nodes.
 
         data_processing.check_raw_structure, data_processing.normalise_values,
-        data_processing.quarantine_rows, data_processing.build_quality_report
+        data_processing.quarantine_rows, data_processing.build_quality_report,
+        data_processing.check_usable_rows
         """
         return _run_kedro("data_processing", ENV)
 
     @task(task_id="modelling")
     def modelling() -> dict[str, Any]:
-        """`training`, namespace `modelling`: 10 nodes.
+        """`training`, namespace `modelling`: 11 nodes.
 
         modelling.build_input_example, modelling.freeze_dataset_schema,
-        modelling.split_development_holdout, modelling.evaluate_candidates,
-        modelling.summarise_candidates, modelling.fit_selected_model,
-        modelling.evaluate_holdout, modelling.explain_model,
-        modelling.report_selected_model, modelling.build_comparison_report
+        modelling.check_trainable, modelling.split_development_holdout,
+        modelling.evaluate_candidates, modelling.summarise_candidates,
+        modelling.fit_selected_model, modelling.evaluate_holdout,
+        modelling.explain_model, modelling.report_selected_model,
+        modelling.build_comparison_report
         """
         return _run_kedro(PIPELINE_NAME, ENV, namespaces=["modelling"])
 
