@@ -9,8 +9,8 @@ from kedro.pipeline import Pipeline
 # and registers the bundled model (adding it to another pipeline would turn it into a
 # plain pipeline that logs no model), `modelling` alone is its model half, so that
 # every registered model comes through `training`, and `drift_monitoring_model` needs
-# a trained model, which a fresh clone does not have.
-_NOT_IN_DEFAULT = {"training", "modelling", "drift_monitoring_model"}
+# a trained model, which a fresh clone does not have (nor does `batch_scoring`).
+_NOT_IN_DEFAULT = {"training", "modelling", "drift_monitoring_model", "batch_scoring"}
 
 
 def register_pipelines() -> dict[str, Pipeline]:
