@@ -67,6 +67,10 @@ docs: install ## Build the documentation site into docs/build/html (warnings are
 serve: install ## Serve the registry's champion on http://127.0.0.1:8000 (uvicorn; README "Serving")
 	$(BIN)/python -m student_performance.serving $(if $(ENV),--env $(ENV),)
 
+.PHONY: score
+score: install ## Score a file, glob or folder with the champion: make score INPUT=path [ENV=dask]
+	$(BIN)/kedro run --pipelines batch_scoring --params batch_scoring.input=$(or $(INPUT),$(error INPUT is required: make score INPUT=path/to/records)) $(if $(ENV),--env $(ENV),)
+
 .PHONY: monitor
 monitor: install ## Check a batch for drift, retrain when recommended: make monitor BATCH=path/to/batch.csv
 	bash scripts/monitor_and_retrain.sh $(BATCH)
@@ -75,6 +79,10 @@ benchmark: install ## Time the pipelines against their bare floors (prints ratio
 	$(BIN)/kedro run --pipelines data_processing
 	$(BIN)/python benchmarks/training_benchmark.py
 	$(BIN)/python benchmarks/drift_benchmark.py
+
+.PHONY: benchmark-scoring
+benchmark-scoring: install ## Batch scoring: floor vs pandas vs Dask engine (ROWS=1000000,5000000; needs make train)
+	$(BIN)/python benchmarks/scoring_benchmark.py $(if $(ROWS),--rows $(ROWS),)
 
 .PHONY: study
 study: install ## Model families beyond the candidates, CONTEXT.md's protocol: make study SEEDS=10

@@ -10,6 +10,7 @@ the node, which yields them to Kedro to save through the catalog.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 from collections.abc import Iterator
@@ -87,6 +88,9 @@ def dask_client(settings: DaskSettings) -> Iterator[Any]:
         )
         client = Client(cluster, set_as_default=False)
     try:
+        # Workers import the scoring code (pandas, scikit-learn, the project) now,
+        # as part of the cluster's start-up, not on their first piece.
+        client.run(importlib.import_module, score_piece.__module__)
         yield client
     finally:
         client.close()

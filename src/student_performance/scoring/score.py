@@ -77,6 +77,7 @@ def _empty_predictions(model: Any, dataset: DatasetSchema) -> pd.DataFrame:
 
 def _details(invalid: pd.DataFrame) -> pd.Series:
     """``column='value'; ...`` for each row with a value the schema does not allow."""
+    invalid = invalid[invalid.notna().any(axis=1)]
     stacked = invalid.stack(future_stack=True).dropna()
     if stacked.empty:
         return pd.Series(dtype="string")

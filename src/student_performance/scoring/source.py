@@ -30,6 +30,7 @@ from typing import Any
 import fsspec
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from kedro.io import AbstractDataset, DatasetError
 
 from student_performance.core.cleaning import check_columns
@@ -43,6 +44,10 @@ RAW_COLUMNS = [SOURCE_FILE, SOURCE_LINE]
 CSV_SUFFIXES = (".csv",)
 PARQUET_SUFFIXES = (".parquet", ".pq")
 _SCAN_BLOCK = 1 << 24  # bytes read at a time when planning a CSV file
+_AS_STRING = {  # Arrow text to pandas' "string" dtype without a copy through Python
+    pa.large_string(): pd.StringDtype("pyarrow"),
+    pa.string(): pd.StringDtype("pyarrow"),
+}
 
 
 @dataclass(frozen=True)
@@ -320,7 +325,9 @@ def _read_parquet_piece(piece: Piece, features: list[str]) -> pd.DataFrame:
             list(range(piece.start, piece.stop)), columns=features
         )
     values: dict[str, Any] = {
-        name: table.column(name).cast("string").to_pandas(types_mapper=pd.ArrowDtype)
+        name: table.column(name)
+        .cast("large_string")
+        .to_pandas(types_mapper=_AS_STRING.get)
         for name in features
     }
     values[RAW_RECORD] = [None] * table.num_rows
