@@ -19,8 +19,9 @@ from typing import Any
 
 import pandas as pd
 
+from student_performance.scoring.model import ScoringModel
 from student_performance.scoring.score import result_columns, score_piece
-from student_performance.scoring.settings import DaskSettings
+from student_performance.scoring.settings import DaskSettings, EngineSettings
 from student_performance.scoring.source import Piece, RawBatch, empty_piece
 
 logger = logging.getLogger(__name__)
@@ -99,8 +100,36 @@ def dask_client(settings: DaskSettings) -> Iterator[Any]:
 
 
 def worker_count(client: Any) -> int:
-    """Workers the scheduler knows now."""
+    """Workers the scheduler knows now (1: the pandas engine, no client)."""
+    if client is None:
+        return 1
     return len(client.scheduler_info().get("workers", {}))
+
+
+@contextmanager
+def engine_client(engine: EngineSettings) -> Iterator[Any]:
+    """The Dask client the engine needs (``dask_client``), or ``None`` for pandas."""
+    if engine.name != "dask":
+        yield None
+        return
+    with dask_client(engine.dask) as client:
+        yield client
+
+
+def run_engine(
+    batch: RawBatch,
+    pieces: list[Piece],
+    model: ScoringModel,
+    stamp: dict,
+    client: Any,
+    engine: EngineSettings,
+) -> Scored:
+    """``run_dask`` with a client, else ``run_pandas``."""
+    if client is None:
+        return run_pandas(batch, pieces, model.model, model.schema, stamp)
+    return run_dask(
+        batch, pieces, model.model, model.schema, stamp, client, engine.dask
+    )
 
 
 def run_dask(

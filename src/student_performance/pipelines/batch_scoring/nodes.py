@@ -8,18 +8,17 @@ and engines are library code in ``student_performance.scoring``.
 
 from __future__ import annotations
 
+import copy
 import logging
 import time
 from collections.abc import Iterator
-from contextlib import ExitStack
 from typing import Any
 
 import pandas as pd
 
 from student_performance.scoring.engines import (
-    dask_client,
-    run_dask,
-    run_pandas,
+    engine_client,
+    run_engine,
     worker_count,
 )
 from student_performance.scoring.model import ScoringModel
@@ -70,16 +69,27 @@ def _count(tally: dict[str, Any], scored: pd.DataFrame, rejected: pd.DataFrame):
     tally["partitions_done"] += 1
 
 
-def _log_progress(tally: dict[str, Any], expected: int) -> None:
-    rate = tally["rows_in"] / max(tally["scoring_seconds"], 1e-9)
-    logger.info(
-        "Scoring: %d/%d partitions, %d records (%.0f %%), %.0f rows/s",
-        tally["partitions_done"],
-        tally["partitions_total"],
-        tally["rows_in"],
-        100 * min(tally["rows_in"] / max(expected, 1), 1.0),
-        rate,
-    )
+class _Progress:
+    """Logs a line each time another ``step`` of the ``expected`` records is done."""
+
+    def __init__(self, expected: int, step: float) -> None:
+        self.expected, self.step, self.marks = max(expected, 1), step, 1
+
+    def update(self, tally: dict[str, Any]) -> None:
+        done = tally["rows_in"]
+        last = tally["partitions_done"] == tally["partitions_total"]
+        if done < self.marks * self.step * self.expected and not last:
+            return
+        while done >= self.marks * self.step * self.expected:
+            self.marks += 1
+        logger.info(
+            "Scoring: %d/%d partitions, %d records (%.0f %%), %.0f rows/s",
+            tally["partitions_done"],
+            tally["partitions_total"],
+            done,
+            100 * min(done / self.expected, 1.0),
+            done / max(tally["scoring_seconds"], 1e-9),
+        )
 
 
 def score_batch(
@@ -102,43 +112,28 @@ def score_batch(
         ``part-<piece>``), and the running tally (counts, model, engine, workers,
         timings). At least once, even for an input with no records.
     """
-    model, schema = model_for_scoring.model, model_for_scoring.schema
     stamp = {
         MODEL_NAME: model_for_scoring.name,
         MODEL_VERSION: model_for_scoring.version,
         SCORED_AT: pd.Timestamp.now(tz="UTC").floor("us"),
     }
-    with ExitStack() as stack:
-        started = time.perf_counter()
-        client = None
-        if engine.name == "dask":
-            client = stack.enter_context(dask_client(engine.dask))
-        startup = time.perf_counter() - started
-        started = time.perf_counter()
+    started = time.perf_counter()
+    with engine_client(engine) as client:
+        startup, started = time.perf_counter() - started, time.perf_counter()
         pieces = raw_scoring_batch.pieces(reading.chunk_rows, model_for_scoring.dataset)
         tally = _new_tally(raw_scoring_batch, model_for_scoring, engine, len(pieces))
         tally["startup_seconds"] = round(startup, 3)
-        tally["workers"] = worker_count(client) if client is not None else 1
-        results = (
-            run_dask(
-                raw_scoring_batch, pieces, model, schema, stamp, client, engine.dask
-            )
-            if client is not None
-            else run_pandas(raw_scoring_batch, pieces, model, schema, stamp)
-        )
-        expected, marks = max(sum(p.rows for p in pieces), 1), 1
-        for piece, result in results:
+        tally["workers"] = worker_count(client)
+        progress = _Progress(sum(p.rows for p in pieces), engine.progress_step)
+        for piece, result in run_engine(
+            raw_scoring_batch, pieces, model_for_scoring, stamp, client, engine
+        ):
             scored, rejected = split_results(result)
             _count(tally, scored, rejected)
             tally["scoring_seconds"] = round(time.perf_counter() - started, 3)
-            if tally["rows_in"] >= marks * engine.progress_step * expected or (
-                tally["partitions_done"] == tally["partitions_total"]
-            ):
-                _log_progress(tally, expected)
-                while tally["rows_in"] >= marks * engine.progress_step * expected:
-                    marks += 1
+            progress.update(tally)
             name = f"part-{piece.index:05d}"
-            yield {name: scored}, {name: rejected}, dict(tally)
+            yield {name: scored}, {name: rejected}, copy.deepcopy(tally)
         if not pieces:
             yield {}, {}, tally
 
