@@ -69,7 +69,7 @@ serve: install ## Serve the registry's champion on http://127.0.0.1:8000 (uvicor
 
 .PHONY: score
 score: install ## Score a file, glob or folder with the champion: make score INPUT=path [ENV=dask]
-	$(BIN)/kedro run --pipelines batch_scoring --params batch_scoring.input=$(or $(INPUT),$(error INPUT is required: make score INPUT=path/to/records)) $(if $(ENV),--env $(ENV),)
+	$(BIN)/kedro run --pipelines batch_scoring --params "batch_scoring.input=$(or $(INPUT),$(error INPUT is required: make score INPUT=path/to/records))" $(if $(ENV),--env $(ENV),)
 
 .PHONY: monitor
 monitor: install ## Check a batch for drift, retrain when recommended: make monitor BATCH=path/to/batch.csv
