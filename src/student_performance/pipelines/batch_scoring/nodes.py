@@ -133,7 +133,14 @@ def score_batch(
             tally["scoring_seconds"] = round(time.perf_counter() - started, 3)
             progress.update(tally)
             name = f"part-{piece.index:05d}"
-            yield {name: scored}, {name: rejected}, copy.deepcopy(tally)
+            parts = {name: scored}, {name: rejected}
+            yield *parts, copy.deepcopy(tally)
+            # Resumed: Kedro has saved this piece. Kedro 1.7 splits a multi-output
+            # generator with itertools.tee (more_itertools spy/unzip) and one tee copy
+            # never advances, so every yielded tuple stays referenced; emptying the
+            # partition dicts lets the pieces go (memory then stays flat).
+            for saved in parts:
+                saved.clear()
         if not pieces:
             yield {}, {}, tally
 
