@@ -233,6 +233,12 @@ def main() -> None:
     parser.add_argument("--file-rows", type=int, default=250_000)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument(
+        "--floor-max-rows",
+        type=int,
+        default=None,
+        help="skip the floor above this size (its goal is at the smallest size)",
+    )
     args = parser.parse_args()
     sizes = [int(n) for n in args.rows.split(",")]
     with tempfile.TemporaryDirectory(prefix="scoring-bench-") as tmp_name:
@@ -258,9 +264,13 @@ def main() -> None:
                 f"\n{rows:,} rows, Parquet files of {args.file_rows:,} rows, "
                 f"row groups and pieces of {chunk_rows:,}"
             )
-            floor = _floor(model, data, env)
-            _out(_line("floor", floor["rows"], floor["seconds"], 0.0, floor["peaks"]))
-            runs = {"floor": floor}
+            runs = {}
+            if args.floor_max_rows is None or rows <= args.floor_max_rows:
+                floor = _floor(model, data, env)
+                _out(
+                    _line("floor", floor["rows"], floor["seconds"], 0.0, floor["peaks"])
+                )
+                runs["floor"] = floor
             for name, dask in (
                 ("pandas engine", False),
                 (f"dask {args.workers} workers", True),
