@@ -93,6 +93,6 @@ def test_kedro_keeps_no_scored_piece_alive(tmp_path, messy_file, scoring_model):
     ):
         if done % 30 == 0:
             gc.collect()
-            live.append(sum(isinstance(o, pd.DataFrame) for o in gc.get_objects()))
+            live.append(sum(type(o) is pd.DataFrame for o in gc.get_objects()))
     assert done > 60
     assert max(live) - min(live) <= 4, live
