@@ -91,6 +91,10 @@ monitoring-up: install ## Prometheus :9090, Alertmanager :9093, Pushgateway :909
 monitoring-down: ## Stop what make monitoring-up started
 	bash scripts/monitoring.sh down
 
+.PHONY: score
+score: install ## Score a file, glob or folder with the champion: make score INPUT=path [ENV=dask]
+	$(BIN)/kedro run --pipelines batch_scoring --params "batch_scoring.input=$(or $(INPUT),$(error INPUT is required: make score INPUT=path/to/records))" $(if $(ENV),--env $(ENV),)
+
 .PHONY: monitor
 monitor: install ## Check a batch for drift, retrain when recommended: make monitor BATCH=path/to/batch.csv
 	bash scripts/monitor_and_retrain.sh $(BATCH)
@@ -114,6 +118,10 @@ benchmark: install ## Time the pipelines against their bare floors (prints ratio
 	$(BIN)/kedro run --pipelines data_processing
 	$(BIN)/python benchmarks/training_benchmark.py
 	$(BIN)/python benchmarks/drift_benchmark.py
+
+.PHONY: benchmark-scoring
+benchmark-scoring: install ## Batch scoring: floor vs pandas vs Dask engine (ROWS=1000000,5000000; needs make train)
+	$(BIN)/python benchmarks/scoring_benchmark.py $(if $(ROWS),--rows $(ROWS),)
 
 .PHONY: study
 study: install ## Model families beyond the candidates, paired with the reference ridge: make study SEEDS=10

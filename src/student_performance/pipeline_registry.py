@@ -10,12 +10,14 @@ from kedro.pipeline import Pipeline
 # plain pipeline that logs no model), `modelling` alone is its model half, so that
 # every registered model comes through `training`; `drift_monitoring` needs a batch
 # (--params drift_batch=...) and `drift_monitoring_model` a batch and a trained model,
-# neither of which a fresh clone has. `drift_simulation` needs neither: it is in.
+# neither of which a fresh clone has, nor does `batch_scoring` (a trained model and
+# records to score). `drift_simulation` needs neither: it is in.
 _NOT_IN_DEFAULT = {
     "training",
     "modelling",
     "drift_monitoring",
     "drift_monitoring_model",
+    "batch_scoring",
 }
 
 

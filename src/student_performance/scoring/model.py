@@ -1,0 +1,134 @@
+"""The registered model batch scoring uses, loaded through the catalog.
+
+``RegisteredModelDataset`` resolves an alias (``champion`` by default) or a version of
+the registered model to one exact version, loads that version's bundled pipeline model
+and takes out what serving takes out (``serving.bundle``): the fitted model and the
+dataset schema it was trained with (the frozen schema that cleans the records). Nodes
+get a ``ScoringModel`` and never touch MLflow.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from kedro.io import AbstractDataset, DatasetError
+
+from student_performance.schema import DatasetSchema
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ScoringModel:
+    """One registered model version, ready to score.
+
+    Attributes:
+        name: Registered model name.
+        version: Registered version.
+        alias: The alias it was selected by (``None`` when selected by version).
+        model: The fitted model (``predict_proba``, ``predict_index``, ``classes_``).
+        schema: The dataset schema it was trained with, as persisted.
+    """
+
+    name: str
+    version: str
+    alias: str | None
+    model: Any = field(repr=False)
+    schema: dict[str, Any] = field(repr=False)
+
+    @property
+    def dataset(self) -> DatasetSchema:
+        """The frozen schema, validated."""
+        return DatasetSchema.model_validate(self.schema)
+
+
+class RegisteredModelDataset(AbstractDataset[None, ScoringModel]):
+    """A registered model version from the MLflow registry (read-only).
+
+    The tracking/registry URI is MLflow's current one (kedro-mlflow sets it from
+    ``mlflow.yml`` when the session starts).
+
+    Example catalog entry::
+
+        model_for_scoring:
+          type: student_performance.scoring.RegisteredModelDataset
+          model_name: student_performance
+          alias: champion        # or version: 3
+    """
+
+    def __init__(
+        self,
+        *,
+        model_name: str,
+        alias: str | None = "champion",
+        version: str | int | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
+        """Create the dataset.
+
+        Args:
+            model_name: Registered model name.
+            alias: Registry alias; ignored when ``version`` is given.
+            version: Registered version number.
+            metadata: Free-form (kedro-viz layer).
+        """
+        self._model_name = model_name
+        self._version = None if version in (None, "") else str(version)
+        self._alias = None if self._version else (alias or "champion")
+        self.metadata = metadata
+
+    def _resolve(self, client: Any) -> tuple[str, str]:
+        """(version, run id) of what this entry names."""
+        from mlflow.exceptions import MlflowException  # noqa: PLC0415
+
+        try:
+            if self._version:
+                found = client.get_model_version(self._model_name, self._version)
+            else:
+                found = client.get_model_version_by_alias(self._model_name, self._alias)
+        except MlflowException as err:
+            what = f"version {self._version}" if self._version else self._alias
+            raise DatasetError(
+                f"model {self._model_name!r} has no {what} in the registry at "
+                f"{client.tracking_uri}: train and register one first (make train)"
+            ) from err
+        return str(found.version), found.run_id
+
+    def load(self) -> ScoringModel:
+        """Load the version, unwrap the pipeline model, return model and schema."""
+        import mlflow  # noqa: PLC0415 - ~2.5 s to import: only when loading
+
+        # Imported here: workers import this package and need none of serving.
+        from student_performance.serving.bundle import (  # noqa: PLC0415
+            MODEL_DATASET,
+            SCHEMA_DATASET,
+        )
+
+        client = mlflow.MlflowClient()
+        version, _ = self._resolve(client)
+        uri = f"models:/{self._model_name}/{version}"
+        try:
+            catalog = mlflow.pyfunc.load_model(uri).unwrap_python_model().loaded_catalog
+            model, schema = catalog.load(MODEL_DATASET), catalog.load(SCHEMA_DATASET)
+        except Exception as err:
+            raise DatasetError(f"cannot load {uri}: {err}") from err
+        logger.info(
+            "Scoring with %s v%s (%s)",
+            self._model_name,
+            version,
+            self._alias or "by version",
+        )
+        return ScoringModel(self._model_name, version, self._alias, model, schema)
+
+    def save(self, data: ScoringModel) -> None:
+        """Models are registered by the training pipeline, never here."""
+        raise DatasetError("registered models are read-only here")
+
+    def _describe(self) -> dict[str, Any]:
+        return {
+            "model_name": self._model_name,
+            "alias": self._alias,
+            "version": self._version,
+        }

@@ -1,0 +1,173 @@
+"""Scoring one piece of raw records: reject what cannot be scored, predict the rest.
+
+``score_piece`` is the one function both engines run per partition (in this process or
+on a Dask worker), so they give the same answer for the same piece. It returns a single
+frame holding every record of the piece, scored or rejected (``split_results`` makes the
+two outputs); ``result_columns`` gives its shape for Dask's ``meta``.
+
+What is rejected (``reason``), following the data rules of serving and data_processing:
+
+- ``malformed_record``: a CSV record whose field count differs from the header's;
+- ``unknown_value``: a present value the frozen schema does not allow (a categorical
+  value outside its allowed set, a number that is not one or is out of range) - the
+  API answers such a record with 422; ``detail`` names each column and value.
+
+Missing values (empty cells, missing tokens) are not a reason: the model imputes them,
+as it does for the API. The target column, when present, is ignored.
+
+Inference runs once per distinct cleaned feature row of the piece, then is spread back
+to every record: the model's answer for a row depends on that row alone, and a large
+cohort holds far fewer distinct answer sheets than records.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from student_performance.core.inference import predict_frame
+from student_performance.drift.batch import clean_rows
+from student_performance.schema import DatasetSchema
+from student_performance.scoring.source import (
+    RAW_COLUMNS,
+    RAW_RECORD,
+    SOURCE_FILE,
+    SOURCE_LINE,
+    empty_piece,
+)
+
+REASON, DETAIL = "reason", "detail"
+MALFORMED, UNKNOWN_VALUE = "malformed_record", "unknown_value"
+MODEL_NAME, MODEL_VERSION, SCORED_AT = "model_name", "model_version", "scored_at"
+REJECTED_COLUMNS = [SOURCE_FILE, SOURCE_LINE, REASON, DETAIL, RAW_RECORD]
+STAMP_COLUMNS = [MODEL_NAME, MODEL_VERSION, SCORED_AT]
+
+
+def _row_keys(typed: pd.DataFrame) -> np.ndarray:
+    """One integer per row, equal for rows equal in every column (NA included)."""
+    codes = [pd.factorize(typed[name], use_na_sentinel=True) for name in typed]
+    sizes = [len(uniques) + 1 for _, uniques in codes]
+    if float(np.prod(np.asarray(sizes, dtype=float))) < 2**62:
+        key = np.zeros(len(typed), dtype=np.int64)
+        for (column, _), size in zip(codes, sizes, strict=True):
+            key = key * size + (column.astype(np.int64) + 1)
+        return key
+    matrix = np.column_stack([column for column, _ in codes])
+    return np.unique(matrix, axis=0, return_inverse=True)[1].ravel()
+
+
+def _predict_distinct(model: Any, features: pd.DataFrame) -> pd.DataFrame:
+    """``core.inference.predict_frame`` on the distinct rows, spread back to all."""
+    keys, first = np.unique(_row_keys(features), return_index=True)
+    distinct = predict_frame(model, features.iloc[first])
+    position = np.searchsorted(keys, _row_keys(features))
+    result = distinct.iloc[position]
+    result.index = features.index
+    return result
+
+
+def _empty_predictions(model: Any, dataset: DatasetSchema) -> pd.DataFrame:
+    """``predict_frame``'s columns and dtypes, with no rows."""
+    blank = pd.DataFrame({name: [""] for name in dataset.feature_names}, dtype="string")
+    typed, _ = clean_rows(blank, dataset)
+    return predict_frame(model, typed[dataset.feature_names]).iloc[:0]
+
+
+def _details(invalid: pd.DataFrame) -> pd.Series:
+    """``column='value'; ...`` for each row with a value the schema does not allow."""
+    invalid = invalid[invalid.notna().any(axis=1)]
+    stacked = invalid.stack(future_stack=True).dropna()
+    if stacked.empty:
+        return pd.Series(dtype="string")
+    columns = stacked.index.get_level_values(-1).astype(str)
+    text = pd.Series(
+        [f"{c}={v!r}" for c, v in zip(columns, stacked, strict=True)],
+        index=stacked.index.get_level_values(0),
+    )
+    return text.groupby(level=0, sort=False).agg("; ".join).astype("string")
+
+
+def _reasons(raw: pd.DataFrame, dataset: DatasetSchema):
+    """Typed well-formed rows, and each record's reason and detail (NA: scorable)."""
+    reason = pd.Series(pd.NA, index=raw.index, dtype="string")
+    detail = pd.Series(pd.NA, index=raw.index, dtype="string")
+    malformed = raw[RAW_RECORD].notna()
+    reason[malformed] = MALFORMED
+    detail[malformed] = "field count differs from the header's"
+    wellformed = raw.loc[~malformed, dataset.feature_names]
+    if wellformed.empty:
+        return wellformed, reason, detail
+    typed, invalid = clean_rows(wellformed, dataset)
+    found = _details(invalid)
+    reason[found.index] = UNKNOWN_VALUE
+    detail[found.index] = found
+    return typed.loc[reason[typed.index].isna(), dataset.feature_names], reason, detail
+
+
+def score_piece(
+    raw: pd.DataFrame, model: Any, schema: dict[str, Any], stamp: dict[str, Any]
+) -> pd.DataFrame:
+    """Every record of a piece, scored or rejected.
+
+    Args:
+        raw: A piece as ``RawBatch.read_piece`` gives it: ``source_file``,
+            ``source_line``, the features as text, ``raw_record``.
+        model: The fitted model (``predict_proba``, ``predict_index``, ``classes_``).
+        schema: The dataset schema the model was trained with (as persisted).
+        stamp: ``model_name``, ``model_version`` and ``scored_at`` (UTC timestamp),
+            written on every scored record.
+
+    Returns:
+        ``source_file``, ``source_line``, ``reason``, ``detail``, ``raw_record`` (NA
+        on scored records), ``predict_frame``'s columns (NA on rejected records), then
+        the stamp's columns; same order as ``raw``.
+    """
+    dataset = DatasetSchema.model_validate(schema)
+    features, reason, detail = _reasons(raw, dataset)
+    predictions = (
+        _predict_distinct(model, features)
+        if len(features)
+        else _empty_predictions(model, dataset)
+    )
+    result = raw[RAW_COLUMNS].copy()
+    result[REASON], result[DETAIL], result[RAW_RECORD] = reason, detail, raw[RAW_RECORD]
+    result = result.join(predictions)
+    result[MODEL_NAME] = pd.Series(
+        stamp[MODEL_NAME], index=result.index, dtype="string"
+    )
+    result[MODEL_VERSION] = pd.Series(
+        stamp[MODEL_VERSION], index=result.index, dtype="string"
+    )
+    result[SCORED_AT] = pd.Series(stamp[SCORED_AT], index=result.index).astype(
+        "datetime64[us, UTC]"
+    )
+    return result.reset_index(drop=True)
+
+
+def result_columns(
+    model: Any, schema: dict[str, Any], stamp: dict[str, Any]
+) -> pd.DataFrame:
+    """``score_piece``'s output with no rows (Dask's ``meta``)."""
+    features = DatasetSchema.model_validate(schema).feature_names
+    return score_piece(empty_piece(features), model, schema, stamp)
+
+
+def split_results(result: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The scored records and the rejected ones, each with its own columns.
+
+    Args:
+        result: ``score_piece``'s output.
+
+    Returns:
+        Scored: every column but ``reason``, ``detail`` and ``raw_record`` (so a
+        column added to ``predict_frame`` appears here with no change). Rejected:
+        ``source_file``, ``source_line``, ``reason``, ``detail``, ``raw_record``.
+    """
+    rejected = result[REASON].notna().to_numpy()
+    scored_columns = [c for c in result.columns if c not in REJECTED_COLUMNS[2:]]
+    return (
+        result.loc[~rejected, scored_columns].reset_index(drop=True),
+        result.loc[rejected, REJECTED_COLUMNS].reset_index(drop=True),
+    )

@@ -1,0 +1,62 @@
+"""Typed parameters of batch scoring (``parameters_batch_scoring.yml``)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ReadingSettings(_Frozen):
+    """How the input is cut into pieces.
+
+    Attributes:
+        chunk_rows: Records per piece (a Parquet piece is whole row groups up to
+            this); memory is bounded by a piece, not by the input.
+    """
+
+    chunk_rows: int = Field(100_000, ge=1)
+
+
+class DaskSettings(_Frozen):
+    """The Dask engine's cluster.
+
+    Attributes:
+        scheduler_address_env: Environment variable holding a scheduler address
+            (``tcp://host:8786``); when set, that cluster is used.
+        connect_timeout_s: How long to try to reach that scheduler and its first
+            worker before failing with a message naming the address.
+        workers: Worker processes of the ``LocalCluster`` started when no address is
+            set.
+        threads_per_worker: Threads per local worker.
+        memory_limit: Per local worker (Dask's spelling, e.g. ``1.5GB``).
+        in_flight_per_worker: Pieces submitted per worker at a time; results are
+            fetched as they finish, so neither side holds the whole output.
+    """
+
+    scheduler_address_env: str = "DASK_SCHEDULER_ADDRESS"
+    connect_timeout_s: float = Field(10.0, gt=0)
+    workers: int = Field(2, ge=1)
+    threads_per_worker: int = Field(1, ge=1)
+    memory_limit: str = "1.5GB"
+    in_flight_per_worker: int = Field(2, ge=1)
+
+
+class EngineSettings(_Frozen):
+    """Where pieces are scored.
+
+    Attributes:
+        name: ``pandas`` (one after another in this process) or ``dask`` (on a
+            ``distributed`` cluster).
+        dask: The cluster, for ``dask``.
+        progress_step: A progress line is logged each time this share of the input
+            has been scored.
+    """
+
+    name: Literal["pandas", "dask"] = "pandas"
+    dask: DaskSettings = DaskSettings()
+    progress_step: float = Field(0.1, gt=0, le=1)

@@ -1,0 +1,167 @@
+"""The two engines give one answer: the messy file repeated 20 times with malformed
+records, scored in this process and on Dask clusters (a LocalCluster, and a scheduler
+and workers started with the ``dask`` commands on loopback)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from student_performance.pipelines.batch_scoring.nodes import score_batch
+from student_performance.scoring.engines import ClusterUnreachableError
+from student_performance.scoring.settings import EngineSettings, ReadingSettings
+from student_performance.scoring.source import RawBatchDataset
+from tests.scoring.conftest import write_messy_copies
+
+COPIES = 20
+DASK = Path(sys.executable).with_name("dask")
+START_TIMEOUT_S = 60
+
+
+def run_node(batch, model, engine: EngineSettings, chunk_rows: int = 1000):
+    """Every partition ``score_batch`` yields, concatenated, and the last tally."""
+    scored, rejected, tally = [], [], None
+    for scored_parts, rejected_parts, tally in score_batch(
+        batch, model, ReadingSettings(chunk_rows=chunk_rows), engine
+    ):
+        scored += [scored_parts[k].assign(part=k) for k in scored_parts]
+        rejected += [rejected_parts[k].assign(part=k) for k in rejected_parts]
+    order = ["source_file", "source_line"]
+    return (
+        pd.concat(scored).sort_values(order).reset_index(drop=True),
+        pd.concat(rejected).sort_values(order).reset_index(drop=True),
+        tally,
+    )
+
+
+@pytest.fixture(scope="module")
+def big_input(tmp_path_factory, messy_file) -> Path:
+    return write_messy_copies(
+        messy_file, tmp_path_factory.mktemp("scoring") / "cohort.csv", COPIES
+    )
+
+
+@pytest.fixture(scope="module")
+def pandas_result(big_input, scoring_model):
+    batch = RawBatchDataset(path=str(big_input)).load()
+    return run_node(batch, scoring_model, EngineSettings(name="pandas"))
+
+
+def _assert_same(left, right) -> None:
+    scored, rejected, tally = left
+    other_scored, other_rejected, other_tally = right
+    # everything but the run's time stamp: predictions and probabilities bit for bit
+    pd.testing.assert_frame_equal(
+        scored.drop(columns="scored_at"),
+        other_scored.drop(columns="scored_at"),
+        check_exact=True,
+    )
+    pd.testing.assert_frame_equal(rejected, other_rejected, check_exact=True)
+    for key in ("rows_in", "scored", "rejected", "rejected_by_reason"):
+        assert tally[key] == other_tally[key], key
+
+
+def test_pandas_engine_accounts_for_every_record_once(pandas_result, messy_file):
+    scored, rejected, tally = pandas_result
+    records = (len(messy_file.read_text().splitlines()) - 1) * COPIES + COPIES
+    assert tally["rows_in"] == records == len(scored) + len(rejected)
+    both = pd.concat([scored, rejected])
+    assert not both.duplicated(["source_file", "source_line"]).any()
+    assert tally["rejected_by_reason"] == {"malformed_record": 14, "unknown_value": 6}
+    assert tally["partitions_done"] == tally["partitions_total"] > 10
+
+
+@pytest.mark.slow
+def test_dask_local_cluster_gives_the_pandas_answer(
+    pandas_result, big_input, scoring_model, monkeypatch
+):
+    monkeypatch.delenv("DASK_SCHEDULER_ADDRESS", raising=False)
+    batch = RawBatchDataset(path=str(big_input)).load()
+    engine = EngineSettings(name="dask", dask={"workers": 2, "memory_limit": "1GB"})
+
+    result = run_node(batch, scoring_model, engine)
+
+    _assert_same(result, pandas_result)
+    assert result[2]["workers"] == 2 and result[2]["engine"] == "dask"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+@pytest.fixture
+def dask_cluster(tmp_path):
+    """``dask scheduler`` and ``dask worker --nworkers 2`` on 127.0.0.1."""
+    port = _free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    common = {"cwd": tmp_path, "start_new_session": True}
+    logs = [open(tmp_path / f"{n}.log", "w") for n in ("scheduler", "worker")]  # noqa: SIM115
+    scheduler = subprocess.Popen(
+        [DASK, "scheduler", "--host", "127.0.0.1", "--port", str(port)]
+        + ["--no-dashboard", "--no-show"],
+        stdout=logs[0],
+        stderr=subprocess.STDOUT,
+        **common,
+    )
+    workers = subprocess.Popen(
+        [DASK, "worker", address, "--nworkers", "2", "--nthreads", "1"]
+        + ["--no-dashboard", "--memory-limit", "1GB", "--local-directory", tmp_path],
+        stdout=logs[1],
+        stderr=subprocess.STDOUT,
+        **common,
+    )
+    try:
+        yield address
+    finally:
+        _stop(workers)
+        _stop(scheduler)
+        for log in logs:
+            log.close()
+
+
+@pytest.mark.slow
+def test_dask_cli_cluster_gives_the_pandas_answer(
+    pandas_result, big_input, scoring_model, dask_cluster, monkeypatch
+):
+    monkeypatch.setenv("DASK_SCHEDULER_ADDRESS", dask_cluster)
+    engine = EngineSettings(name="dask", dask={"connect_timeout_s": START_TIMEOUT_S})
+    batch = RawBatchDataset(path=str(big_input)).load()
+    deadline = time.monotonic() + START_TIMEOUT_S
+    result = run_node(batch, scoring_model, engine)
+    while result[2]["workers"] < 2 and time.monotonic() < deadline:  # noqa: PLR2004
+        result = run_node(batch, scoring_model, engine)  # the second worker was late
+
+    _assert_same(result, pandas_result)
+    assert result[2]["workers"] == 2
+
+
+def test_an_unreachable_scheduler_fails_naming_it(
+    big_input, scoring_model, monkeypatch
+):
+    address = f"tcp://127.0.0.1:{_free_port()}"
+    monkeypatch.setenv("DASK_SCHEDULER_ADDRESS", address)
+    engine = EngineSettings(name="dask", dask={"connect_timeout_s": 1})
+    batch = RawBatchDataset(path=str(big_input)).load()
+
+    with pytest.raises(ClusterUnreachableError, match=address):
+        next(score_batch(batch, scoring_model, ReadingSettings(), engine))
