@@ -26,9 +26,7 @@ from __future__ import annotations
 import argparse
 import gc
 import logging
-import os
 import resource
-import shutil
 import statistics
 import subprocess
 import sys
@@ -40,6 +38,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import yaml
+from _project import KEDRO, RAW, ROOT, project_copy
 
 from student_performance.datasets import RawCSVDataset, RawCSVSourceDataset
 from student_performance.drift.settings import BatchSettings, DriftThresholds
@@ -55,8 +54,6 @@ from student_performance.pipelines.drift_monitoring.nodes import (
 )
 from student_performance.schema import DatasetSchema
 
-ROOT = Path(__file__).resolve().parents[1]
-RAW = ROOT / "data/01_raw/student_entry_performance_modified.csv"
 BUDGET_SECONDS = 20.0
 SHIFTED_SHARE = 0.3  # of coaching values replaced by " oa "
 UNKNOWN_SHARE = 0.02  # of medium values replaced by a spelling the schema lacks
@@ -114,26 +111,12 @@ def _cli(batch: pd.DataFrame, reference: pd.DataFrame) -> tuple[float, float, in
     """Wall seconds and peak RSS (MB) of ``kedro run`` on the batch as a CSV file, in a
     temporary project copy; and the CSV's size in bytes."""
     with tempfile.TemporaryDirectory() as tmp:
-        project = Path(tmp)
-        shutil.copytree(
-            ROOT / "conf", project / "conf", ignore=shutil.ignore_patterns("local")
-        )
-        (project / "conf/local").mkdir()
-        (project / "src").mkdir()  # Kedro wants a source dir; the package is installed
-        shutil.copy(ROOT / "pyproject.toml", project)
-        (project / "data/01_raw").mkdir(parents=True)
-        shutil.copy(RAW, project / "data/01_raw")
+        project, environ = project_copy(Path(tmp))
         (project / "data/03_primary").mkdir(parents=True)
         reference.to_parquet(project / "data/03_primary/prm_students.parquet")
         csv = project / "batch.csv"
         batch.to_csv(csv, index=False)
-        environ = os.environ | {
-            "MLFLOW_TRACKING_URI": f"sqlite:///{project / 'mlflow.db'}",
-            "MLFLOW_ARTIFACT_ROOT": str(project / "mlartifacts"),
-            "KEDRO_DISABLE_TELEMETRY": "1",
-        }
-        kedro = Path(sys.executable).with_name("kedro")
-        command = [str(kedro), "run", "--pipelines", "drift_monitoring"]
+        command = [KEDRO, "run", "--pipelines", "drift_monitoring"]
         start = time.perf_counter()
         subprocess.run(
             [*command, "--params", f"drift_batch={csv}"],

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -45,9 +44,8 @@ import numpy as np
 import pandas as pd
 import psutil
 import yaml
+from _project import KEDRO, RAW, ROOT, project_copy
 
-ROOT = Path(__file__).resolve().parents[1]
-RAW = ROOT / "data/01_raw/student_entry_performance_modified.csv"
 REPORT = "data/08_reporting/scoring_report.json"
 UNKNOWN_SHARE = 0.001
 MB = 1024 * 1024
@@ -130,24 +128,10 @@ def _measured(command: list[str], cwd: Path, env: dict) -> tuple[str, float, dic
 
 def _project(tmp: Path) -> tuple[Path, dict]:
     """A project copy with its own MLflow store and a champion in it."""
-    project = tmp / "project"
-    shutil.copytree(
-        ROOT / "conf", project / "conf", ignore=shutil.ignore_patterns("local")
-    )
-    (project / "conf/local").mkdir()
-    (project / "src").mkdir()  # Kedro wants a source dir; the package is installed
-    shutil.copy(ROOT / "pyproject.toml", project)
-    (project / "data/01_raw").mkdir(parents=True)
-    shutil.copy(RAW, project / "data/01_raw")
-    env = os.environ | {
-        "MLFLOW_TRACKING_URI": f"sqlite:///{project / 'mlflow.db'}",
-        "MLFLOW_ARTIFACT_ROOT": str(project / "mlartifacts"),
-        "KEDRO_DISABLE_TELEMETRY": "1",
-    }
+    project, env = project_copy(tmp / "project")
     env.pop("DASK_SCHEDULER_ADDRESS", None)
-    kedro = str(Path(sys.executable).with_name("kedro"))
     subprocess.run(
-        [kedro, "run", "--pipelines", "training", "--env", "test"],
+        [KEDRO, "run", "--pipelines", "training", "--env", "test"],
         cwd=project,
         env=env,
         check=True,
