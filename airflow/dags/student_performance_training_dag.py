@@ -29,65 +29,17 @@ PROJECT_HOME_ENV = "STUDENT_PERFORMANCE_HOME"
 PROJECT_PATH = Path(
     os.environ.get(PROJECT_HOME_ENV) or Path(__file__).resolve().parents[2]
 )
-PACKAGE_NAME = "student_performance"
 PIPELINE_NAME = "training"
 ENV = "local"
 
 logger = logging.getLogger("student_performance.airflow")
 
 
-def _run_kedro(
-    pipeline_name: str,
-    env: str,
-    namespaces: list[str] | None = None,
-    runtime_params: dict[str, str] | None = None,
-    load: tuple[str, ...] = (),
-) -> dict[str, Any]:
-    """`kedro run --pipelines <pipeline_name> --env <env> [--namespaces ...]
-    [--params ...]` in the task's process; returns the MLflow run it made and, after a
-    training run, the registry's decision; `load` names catalog entries to read back."""
-    import mlflow  # noqa: PLC0415
-    from kedro.framework.project import configure_project  # noqa: PLC0415
-    from kedro.framework.session import KedroSession  # noqa: PLC0415
+def _run_kedro(pipeline_name: str, env: str, **options: Any) -> dict[str, Any]:
+    """`kedro run` of this project in the task's process (see `run_kedro`)."""
+    from student_performance.orchestration import run_kedro  # noqa: PLC0415
 
-    # the package reads the same variable (its `project_root` resolver)
-    os.environ[PROJECT_HOME_ENV] = str(PROJECT_PATH)
-    os.chdir(PROJECT_PATH)
-    configure_project(PACKAGE_NAME)
-    logger.info(
-        "kedro run --pipelines %s --env %s%s%s (project %s)",
-        pipeline_name,
-        env,
-        f" --namespaces {','.join(namespaces)}" if namespaces else "",
-        f" --params {runtime_params}" if runtime_params else "",
-        PROJECT_PATH,
-    )
-    with KedroSession.create(
-        project_path=PROJECT_PATH, env=env, runtime_params=runtime_params
-    ) as session:
-        session.run(pipeline_names=[pipeline_name], namespaces=namespaces)
-        catalog = session.load_context().catalog
-    run = mlflow.last_active_run()
-    result: dict[str, Any] = {
-        "pipeline": pipeline_name,
-        "env": env,
-        "mlflow_run_id": run.info.run_id if run else None,
-        "tracking_uri": mlflow.get_tracking_uri(),
-        "outputs": {name: catalog.load(name) for name in load},
-    }
-    if "rpt_promotion_decision" in catalog and catalog.exists("rpt_promotion_decision"):
-        decision = catalog.load("rpt_promotion_decision")
-        if decision.get("challenger_run_id") == result["mlflow_run_id"]:
-            result["decision"] = decision
-            logger.info(
-                "registry: %s v%s %s (%s)",
-                decision["model_name"],
-                decision["challenger_version"],
-                "promoted to champion" if decision["promoted"] else "champion kept",
-                decision["reason"],
-            )
-    logger.info("MLflow run %s in %s", result["mlflow_run_id"], result["tracking_uri"])
-    return result
+    return run_kedro(PROJECT_PATH, pipeline_name, env, **options)
 
 
 @dag(
