@@ -18,6 +18,10 @@ from joblib import Parallel, delayed
 from sklearn.base import clone
 from sklearn.model_selection import ParameterGrid, RepeatedStratifiedKFold
 
+from student_performance.core.params import (
+    CandidatesParams,
+    CVParams,
+)
 from student_performance.models.candidates import build_candidate
 from student_performance.models.estimators import OrderedClassifier
 from student_performance.models.metrics import (
@@ -26,6 +30,9 @@ from student_performance.models.metrics import (
     classification_metrics,
 )
 from student_performance.schema import DatasetSchema
+
+Candidates = CandidatesParams | dict[str, dict[str, Any]]
+CV = CVParams | dict[str, Any]
 
 logger = logging.getLogger(__name__)
 
@@ -39,10 +46,10 @@ def features_and_target(
     ).to_numpy()
 
 
-def configurations(candidates: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+def configurations(candidates: Candidates) -> list[dict[str, Any]]:
     """Every enabled candidate's parameter grid expanded to single configurations."""
     configs = []
-    for name, spec in candidates.items():
+    for name, spec in CandidatesParams.model_validate(candidates).as_dict().items():
         if not spec.get("enabled", True):
             continue
         for i, params in enumerate(ParameterGrid(spec.get("grid") or [{}])):
@@ -80,8 +87,8 @@ def _fit_score(model, X, y, train, test) -> dict[str, float]:  # noqa: N803, PLR
 def cross_validate(
     frame: pd.DataFrame,
     dataset: DatasetSchema,
-    candidates: dict[str, dict[str, Any]],
-    cv: dict[str, Any],
+    candidates: Candidates,
+    cv: CV,
 ) -> pd.DataFrame:
     """Score every candidate configuration by repeated stratified CV.
 
@@ -99,17 +106,15 @@ def cross_validate(
         One row per configuration and fold: candidate, config, params (JSON), repeat,
         fold and every metric.
     """
+    cv = CVParams.model_validate(cv)
     X, y = features_and_target(frame, dataset)
-    splitter = RepeatedStratifiedKFold(
-        n_splits=cv["n_splits"], n_repeats=cv["n_repeats"], random_state=cv["seed"]
-    )
-    folds = list(splitter.split(X, y))
+    folds = cv_folds(X, y, cv)
     configs = configurations(candidates)
     jobs = [
         (c, f, train, test) for c in configs for f, (train, test) in enumerate(folds)
     ]
-    scores = Parallel(n_jobs=cv.get("n_jobs", 1))(
-        delayed(_fit_score)(build_model(c, dataset, cv["seed"]), X, y, train, test)
+    scores = Parallel(n_jobs=cv.n_jobs)(
+        delayed(_fit_score)(build_model(c, dataset, cv.seed), X, y, train, test)
         for c, _, train, test in jobs
     )
     rows = [
@@ -117,8 +122,8 @@ def cross_validate(
             "candidate": c["candidate"],
             "config": c["config"],
             "params": json.dumps(c["params"], sort_keys=True),
-            "repeat": f // cv["n_splits"],
-            "fold": f % cv["n_splits"],
+            "repeat": f // cv.n_splits,
+            "fold": f % cv.n_splits,
             **score,
         }
         for (c, f, _, _), score in zip(jobs, scores, strict=True)
@@ -132,13 +137,26 @@ def cross_validate(
     return pd.DataFrame(rows)
 
 
+def cv_folds(
+    X: pd.DataFrame,  # noqa: N803
+    y: np.ndarray,
+    cv: CV,
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The repeated stratified folds (train, test indices) of ``cv`` on these rows."""
+    cv = CVParams.model_validate(cv)
+    splitter = RepeatedStratifiedKFold(
+        n_splits=cv.n_splits, n_repeats=cv.n_repeats, random_state=cv.seed
+    )
+    return list(splitter.split(X, y))
+
+
 def higher_is_better(metric: str) -> bool:
     """True when larger values of the metric are better."""
     return metric not in LOWER_IS_BETTER
 
 
 def rank_configurations(
-    folds: pd.DataFrame, candidates: dict[str, dict[str, Any]], primary: str
+    folds: pd.DataFrame, candidates: Candidates, primary: str
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Each candidate's best configuration, best first, and the overall winner.
 
@@ -169,11 +187,11 @@ def rank_configurations(
     ranked = stats.sort_values(f"{primary}_mean", ascending=ascending, kind="stable")
     summary = ranked.drop_duplicates("candidate").reset_index(drop=True)
     best = summary.iloc[0]
-    spec = candidates[best["candidate"]]
+    spec = CandidatesParams.model_validate(candidates).as_dict()[best["candidate"]]
     selected = {
         "candidate": best["candidate"],
         "estimator": spec["estimator"],
-        "ordinal_as": spec.get("ordinal_as", "codes"),
+        "ordinal_as": spec["ordinal_as"],
         "params": json.loads(best["params"]),
         "primary_metric": primary,
         "cv": {m: float(best[f"{m}_mean"]) for m in METRICS},
@@ -186,7 +204,7 @@ def score_configuration(
     frame: pd.DataFrame,
     dataset: DatasetSchema,
     configuration: dict[str, Any],
-    cv: dict[str, Any],
+    cv: CV,
     primary_metric: str,
 ) -> float:
     """One configuration's repeated-CV mean of the primary metric on these folds.

@@ -18,6 +18,13 @@ from sklearn.model_selection import train_test_split
 
 from student_performance.core.cleaning import check_columns
 from student_performance.core.inference import predict_frame, prepare_features
+from student_performance.core.params import (
+    CandidatesParams,
+    CVParams,
+    ExplainParams,
+    SelectionParams,
+    SplitParams,
+)
 from student_performance.core.selection import (
     cross_validate,
     features_and_target,
@@ -35,7 +42,7 @@ logger = logging.getLogger(__name__)
 
 
 def split_development_holdout(
-    prm_students: pd.DataFrame, dataset: DatasetSchema, split: dict[str, Any]
+    prm_students: pd.DataFrame, dataset: DatasetSchema, split: SplitParams
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Split once into a stratified development part and a holdout.
 
@@ -47,10 +54,11 @@ def split_development_holdout(
     Returns:
         The development part and the holdout, rows unchanged.
     """
+    split = SplitParams.model_validate(split)
     development, holdout = train_test_split(
         prm_students,
-        test_size=split["holdout_share"],
-        random_state=split["seed"],
+        test_size=split.holdout_share,
+        random_state=split.seed,
         stratify=prm_students[dataset.target.name],
     )
     logger.info(
@@ -65,8 +73,8 @@ def split_development_holdout(
 def evaluate_candidates(
     mi_development: pd.DataFrame,
     dataset: DatasetSchema,
-    candidates: dict[str, dict[str, Any]],
-    cv: dict[str, Any],
+    candidates: CandidatesParams,
+    cv: CVParams,
 ) -> pd.DataFrame:
     """Score every candidate configuration by repeated stratified CV.
 
@@ -88,8 +96,8 @@ def evaluate_candidates(
 
 def summarise_candidates(
     model_cv_folds: pd.DataFrame,
-    candidates: dict[str, dict[str, Any]],
-    selection: dict[str, Any],
+    candidates: CandidatesParams,
+    selection: SelectionParams,
 ) -> tuple[pd.DataFrame, dict[str, Any], dict[str, dict[str, float]]]:
     """Pick each candidate's best configuration and the overall winner.
 
@@ -103,8 +111,9 @@ def summarise_candidates(
         best first), the selected configuration with its CV means, and the summary as
         MLflow metrics named ``<candidate>.<metric>_mean`` / ``_std``.
     """
+    selection = SelectionParams.model_validate(selection)
     summary, selected = rank_configurations(
-        model_cv_folds, candidates, selection["primary_metric"]
+        model_cv_folds, candidates, selection.primary_metric
     )
     metrics = {
         f"{row['candidate']}.{m}_{stat}": {
@@ -221,7 +230,7 @@ def explain_model(
     model_selected: OrderedClassifier,
     mi_holdout: pd.DataFrame,
     dataset: DatasetSchema,
-    explain: dict[str, Any],
+    explain: ExplainParams,
 ) -> tuple[pd.DataFrame, Any]:
     """Permutation importance on the holdout, plus exact contributions where cheap.
 
@@ -244,15 +253,16 @@ def explain_model(
     """
     from sklearn.inspection import permutation_importance  # noqa: PLC0415
 
+    explain = ExplainParams.model_validate(explain)
     X, y = features_and_target(mi_holdout, dataset)
-    scorer = metric_scorer(explain["scoring"], len(dataset.target.classes))
+    scorer = metric_scorer(explain.scoring, len(dataset.target.classes))
     result = permutation_importance(
         model_selected,
         X,
         y,
         scoring=scorer,
-        n_repeats=explain["n_repeats"],
-        random_state=explain["seed"],
+        n_repeats=explain.n_repeats,
+        random_state=explain.seed,
     )
     table = pd.DataFrame(
         {
@@ -265,7 +275,7 @@ def explain_model(
     logger.info(
         "Most important on the holdout: %s", ", ".join(table["feature"].head(3))
     )
-    return table, importance_figure(table, explain["scoring"])
+    return table, importance_figure(table, explain.scoring)
 
 
 def build_comparison_report(
