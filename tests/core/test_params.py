@@ -12,6 +12,7 @@ from student_performance import settings as project_settings
 from student_performance.core.params import (
     CandidatesParams,
     CVParams,
+    DecisionParams,
     ExplainParams,
     SelectionParams,
     SplitParams,
@@ -23,6 +24,7 @@ GROUPS = {
     "candidates": CandidatesParams,
     "selection": SelectionParams,
     "explain": ExplainParams,
+    "decision": DecisionParams,
 }
 
 
@@ -49,6 +51,8 @@ def test_every_conf_environment_validates(env):
         (SplitParams, {"holdout_share": 1.5}),
         (SelectionParams, {"primary_metric": "auc"}),
         (ExplainParams, {"scoring": "auc"}),
+        (DecisionParams, {"rule": "mode"}),
+        (DecisionParams, {"cost": "cubic"}),
         (CandidatesParams, {"x": {"estimator": "svm"}}),
         (CandidatesParams, {"x": {"estimator": "majority", "enabled": False}}),
         (CandidatesParams, {"x": {"estimator": "majority", "ordinal_as": "bits"}}),

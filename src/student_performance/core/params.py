@@ -82,6 +82,19 @@ class SelectionParams(_Frozen):
         return self
 
 
+class DecisionParams(_Frozen):
+    """``modelling.decision``: how the served class follows from the probabilities.
+
+    ``argmax``: the most probable class. ``least_expected_cost``: the class of least
+    expected ``cost`` (``absolute`` |i - j|, ``squared`` (i - j)^2, or a matrix, rows
+    the true class, columns the predicted one). The same rule is applied to every
+    candidate in CV, to the served model and named in ``/model/info``.
+    """
+
+    rule: Literal["argmax", "least_expected_cost"] = "argmax"
+    cost: Literal["absolute", "squared"] | list[list[float]] = "absolute"
+
+
 class ExplainParams(_Frozen):
     """``modelling.explain``: permutation importance on the holdout."""
 

@@ -21,6 +21,7 @@ from sklearn.model_selection import ParameterGrid, RepeatedStratifiedKFold
 from student_performance.core.params import (
     CandidatesParams,
     CVParams,
+    DecisionParams,
 )
 from student_performance.models.candidates import build_candidate
 from student_performance.models.estimators import OrderedClassifier
@@ -46,8 +47,11 @@ def features_and_target(
     ).to_numpy()
 
 
-def configurations(candidates: Candidates) -> list[dict[str, Any]]:
+def configurations(
+    candidates: Candidates, decision: DecisionParams | dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
     """Every enabled candidate's parameter grid expanded to single configurations."""
+    rule = DecisionParams.model_validate(decision).model_dump() if decision else None
     configs = []
     for name, spec in CandidatesParams.model_validate(candidates).as_dict().items():
         if not spec.get("enabled", True):
@@ -60,6 +64,7 @@ def configurations(candidates: Candidates) -> list[dict[str, Any]]:
                     "estimator": spec["estimator"],
                     "ordinal_as": spec.get("ordinal_as", "codes"),
                     "params": dict(params),
+                    "decision": rule,
                 }
             )
     return configs
@@ -68,11 +73,19 @@ def configurations(candidates: Candidates) -> list[dict[str, Any]]:
 def build_model(
     config: dict[str, Any], dataset: DatasetSchema, seed: int
 ) -> OrderedClassifier:
-    """An unfitted model (preprocessing + estimator) for one configuration."""
+    """An unfitted model (preprocessing + estimator) for one configuration.
+
+    The configuration's ``decision`` (``rule``, ``cost``) turns probabilities into the
+    class; a configuration without one (logged before rules existed) keeps the
+    estimator's own ``predict``.
+    """
     pipeline = build_candidate(
         config["estimator"], config["params"], dataset, seed, config["ordinal_as"]
     )
-    return OrderedClassifier(pipeline, dataset.target.classes)
+    decision = config.get("decision") or {"rule": "estimator", "cost": "absolute"}
+    return OrderedClassifier(
+        pipeline, dataset.target.classes, decision["rule"], decision["cost"]
+    )
 
 
 def _fit_score(model, X, y, train, test) -> dict[str, float]:  # noqa: N803, PLR0917
@@ -89,6 +102,7 @@ def cross_validate(
     dataset: DatasetSchema,
     candidates: Candidates,
     cv: CV,
+    decision: DecisionParams | dict[str, Any] | None = None,
 ) -> pd.DataFrame:
     """Score every candidate configuration by repeated stratified CV.
 
@@ -101,6 +115,8 @@ def cross_validate(
         candidates: Per candidate: ``estimator``, optional ``grid`` (parameter lists),
             ``ordinal_as``, ``enabled``.
         cv: ``n_splits``, ``n_repeats``, ``seed``, ``n_jobs``.
+        decision: The rule from probabilities to class (``None``: each estimator's
+            own ``predict``).
 
     Returns:
         One row per configuration and fold: candidate, config, params (JSON), repeat,
@@ -109,7 +125,7 @@ def cross_validate(
     cv = CVParams.model_validate(cv)
     X, y = features_and_target(frame, dataset)
     folds = cv_folds(X, y, cv)
-    configs = configurations(candidates)
+    configs = configurations(candidates, decision)
     jobs = [
         (c, f, train, test) for c in configs for f, (train, test) in enumerate(folds)
     ]
@@ -156,7 +172,10 @@ def higher_is_better(metric: str) -> bool:
 
 
 def rank_configurations(
-    folds: pd.DataFrame, candidates: Candidates, primary: str
+    folds: pd.DataFrame,
+    candidates: Candidates,
+    primary: str,
+    decision: DecisionParams | dict[str, Any] | None = None,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Each candidate's best configuration, best first, and the overall winner.
 
@@ -164,6 +183,7 @@ def rank_configurations(
         folds: Output of ``cross_validate``.
         candidates: The candidate specs (``estimator``, ``ordinal_as``).
         primary: The metric that ranks.
+        decision: The rule the folds were scored with (kept in the configuration).
 
     Returns:
         One row per candidate (mean and std of every metric) and the selected
@@ -193,6 +213,9 @@ def rank_configurations(
         "estimator": spec["estimator"],
         "ordinal_as": spec["ordinal_as"],
         "params": json.loads(best["params"]),
+        "decision": (
+            DecisionParams.model_validate(decision).model_dump() if decision else None
+        ),
         "primary_metric": primary,
         "cv": {m: float(best[f"{m}_mean"]) for m in METRICS},
         "cv_std": {m: float(best[f"{m}_std"]) for m in METRICS},
@@ -230,8 +253,9 @@ def score_configuration(
         "ordinal_as": configuration.get("ordinal_as", "codes"),
         "grid": {key: [value] for key, value in configuration["params"].items()},
     }
-    folds = cross_validate(frame, dataset, {name: spec}, cv)
-    _, scored = rank_configurations(folds, {name: spec}, primary_metric)
+    decision = configuration.get("decision")
+    folds = cross_validate(frame, dataset, {name: spec}, cv, decision)
+    _, scored = rank_configurations(folds, {name: spec}, primary_metric, decision)
     return scored["cv"][primary_metric]
 
 

@@ -31,17 +31,18 @@ from student_performance.pipelines.modelling.nodes import (
 )
 
 SELECTION = {"primary_metric": "quadratic_weighted_kappa"}
+DECISION = {"rule": "argmax", "cost": "absolute"}
 EXPLAIN = {"scoring": "quadratic_weighted_kappa", "n_repeats": 3, "seed": 0}
 
 
 @pytest.fixture(scope="module")
 def folds(tiny_primary, tiny_schema, candidates, cv) -> pd.DataFrame:
-    return evaluate_candidates(tiny_primary, tiny_schema, candidates, cv)
+    return evaluate_candidates(tiny_primary, tiny_schema, candidates, cv, DECISION)
 
 
 @pytest.fixture(scope="module")
 def selected(folds, candidates):
-    return summarise_candidates(folds, candidates, SELECTION)
+    return summarise_candidates(folds, candidates, SELECTION, DECISION)
 
 
 def test_split_is_stratified_disjoint_and_complete(tiny_primary, tiny_schema):
@@ -72,9 +73,9 @@ def test_evaluate_candidates_scores_every_config_on_every_fold(folds):
 
 
 def test_evaluate_candidates_is_reproducible(tiny_primary, tiny_schema, candidates, cv):
-    first = evaluate_candidates(tiny_primary, tiny_schema, candidates, cv)
+    first = evaluate_candidates(tiny_primary, tiny_schema, candidates, cv, DECISION)
     second = evaluate_candidates(
-        tiny_primary, tiny_schema, candidates, {**cv, "n_jobs": 2}
+        tiny_primary, tiny_schema, candidates, {**cv, "n_jobs": 2}, DECISION
     )
     pd.testing.assert_frame_equal(first, second)
 
@@ -92,14 +93,14 @@ def test_models_beat_the_baseline_which_is_always_reported(selected):
 
 
 def test_summarise_keeps_the_best_config_per_candidate(folds, candidates):
-    summary, _, _ = summarise_candidates(folds, candidates, SELECTION)
+    summary, _, _ = summarise_candidates(folds, candidates, SELECTION, DECISION)
     assert summary["candidate"].is_unique
     assert summary["quadratic_weighted_kappa_mean"].is_monotonic_decreasing
 
 
 def test_summarise_rejects_an_unknown_metric(folds, candidates):
     with pytest.raises(ValueError, match="primary_metric 'auc' is not one of"):
-        summarise_candidates(folds, candidates, {"primary_metric": "auc"})
+        summarise_candidates(folds, candidates, {"primary_metric": "auc"}, DECISION)
 
 
 def test_fit_evaluate_report_explain(tiny_primary, tiny_schema, selected):

@@ -18,6 +18,7 @@ def test_contract():
         "params:modelling.candidates",
         "params:modelling.cv",
         "params:modelling.selection",
+        "params:modelling.decision",
         "params:modelling.seed",
         "params:modelling.explain",
         "params:modelling.input_example_rows",
@@ -51,6 +52,9 @@ def test_sliced_run_to_the_selected_model(
             "params:modelling.candidates": MemoryDataset(candidates),
             "params:modelling.cv": MemoryDataset(cv),
             "params:modelling.selection": MemoryDataset({"primary_metric": "accuracy"}),
+            "params:modelling.decision": MemoryDataset(
+                {"rule": "argmax", "cost": "absolute"}
+            ),
             "params:modelling.seed": MemoryDataset(0),
             "params:modelling.input_example_rows": MemoryDataset(4),
         }

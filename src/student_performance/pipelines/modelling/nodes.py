@@ -21,6 +21,7 @@ from student_performance.core.inference import predict_frame, prepare_features
 from student_performance.core.params import (
     CandidatesParams,
     CVParams,
+    DecisionParams,
     ExplainParams,
     SelectionParams,
     SplitParams,
@@ -75,10 +76,13 @@ def evaluate_candidates(
     dataset: DatasetSchema,
     candidates: CandidatesParams,
     cv: CVParams,
+    decision: DecisionParams,
 ) -> pd.DataFrame:
     """Score every candidate configuration by repeated stratified CV.
 
     Preprocessing is part of each candidate, so it is fitted inside every training fold.
+    Every candidate's class follows from its probabilities by the same ``decision``
+    rule, so the class metrics compare like for like.
 
     Args:
         mi_development: The development part.
@@ -86,18 +90,26 @@ def evaluate_candidates(
         candidates: Per candidate: ``estimator``, optional ``grid`` (parameter lists),
             ``ordinal_as``, ``enabled``.
         cv: ``n_splits``, ``n_repeats``, ``seed``, ``n_jobs``.
+        decision: ``rule`` (``argmax`` or ``least_expected_cost``) and ``cost``.
 
     Returns:
         One row per configuration and fold: candidate, config, params (JSON), repeat,
         fold and every metric.
     """
-    return cross_validate(mi_development, dataset, candidates, cv)
+    return cross_validate(
+        mi_development,
+        dataset,
+        candidates,
+        cv,
+        DecisionParams.model_validate(decision),
+    )
 
 
 def summarise_candidates(
     model_cv_folds: pd.DataFrame,
     candidates: CandidatesParams,
     selection: SelectionParams,
+    decision: DecisionParams,
 ) -> tuple[pd.DataFrame, dict[str, Any], dict[str, dict[str, float]]]:
     """Pick each candidate's best configuration and the overall winner.
 
@@ -105,6 +117,8 @@ def summarise_candidates(
         model_cv_folds: Output of ``evaluate_candidates``.
         candidates: The candidate specs (``estimator``, ``ordinal_as``).
         selection: ``primary_metric``.
+        decision: The decision rule the folds were scored with (kept in the
+            selected configuration, so the refit and the gate's re-score use it).
 
     Returns:
         One row per candidate (its best configuration: mean and std of every metric,
@@ -113,7 +127,10 @@ def summarise_candidates(
     """
     selection = SelectionParams.model_validate(selection)
     summary, selected = rank_configurations(
-        model_cv_folds, candidates, selection.primary_metric
+        model_cv_folds,
+        candidates,
+        selection.primary_metric,
+        DecisionParams.model_validate(decision),
     )
     metrics = {
         f"{row['candidate']}.{m}_{stat}": {

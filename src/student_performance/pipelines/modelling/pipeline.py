@@ -76,13 +76,19 @@ def _training_nodes() -> list[Node]:
                 "params:dataset",
                 "params:candidates",
                 "params:cv",
+                "params:decision",
             ],
             outputs="model_cv_folds",
             name="evaluate_candidates",
         ),
         Node(
             summarise_candidates,
-            inputs=["model_cv_folds", "params:candidates", "params:selection"],
+            inputs=[
+                "model_cv_folds",
+                "params:candidates",
+                "params:selection",
+                "params:decision",
+            ],
             outputs=[
                 "rpt_cv_summary",
                 "model_selected_config",
