@@ -95,6 +95,21 @@ class DecisionParams(_Frozen):
     cost: Literal["absolute", "squared"] | list[list[float]] = "absolute"
 
 
+class ConformalParams(_Frozen):
+    """``modelling.conformal``: prediction sets calibrated on unseen rows.
+
+    ``level``: the share of new rows whose set should hold the true class.
+    ``mode``: one threshold for all rows (``marginal``) or one per true class
+    (``class_conditional``). ``contiguous``: sets are runs of adjacent classes.
+    ``inner_splits``: folds of the cross-conformal calibration.
+    """
+
+    level: float = Field(0.9, gt=0, lt=1)
+    mode: Literal["marginal", "class_conditional"] = "marginal"
+    contiguous: bool = True
+    inner_splits: int = Field(5, ge=2)
+
+
 class ExplainParams(_Frozen):
     """``modelling.explain``: permutation importance on the holdout."""
 

@@ -18,8 +18,10 @@ from student_performance.models.preprocessing import build_preprocessor
 from student_performance.pipelines.modelling.nodes import (
     build_comparison_report,
     build_input_example,
+    calibrate_prediction_sets,
     evaluate_candidates,
     evaluate_holdout,
+    evaluate_set_coverage,
     explain_model,
     fit_selected_model,
     freeze_dataset_schema,
@@ -32,6 +34,13 @@ from student_performance.pipelines.modelling.nodes import (
 
 SELECTION = {"primary_metric": "quadratic_weighted_kappa"}
 DECISION = {"rule": "argmax", "cost": "absolute"}
+CONFORMAL = {"level": 0.9, "mode": "marginal", "contiguous": True, "inner_splits": 3}
+SETS = {
+    "level": 0.9,
+    "coverage": 0.91,
+    "set_size": 1.8,
+    "per_class": {"low": {"coverage": 0.95, "set_size": 1.5}},
+}
 EXPLAIN = {"scoring": "quadratic_weighted_kappa", "n_repeats": 3, "seed": 0}
 
 
@@ -111,7 +120,11 @@ def test_fit_evaluate_report_explain(tiny_primary, tiny_schema, selected):
     assert set(metrics) == set(METRICS)
     assert set(per_class) >= {"low", "mid", "high", "macro avg"}
     assert figure.axes
-    document, mlflow_metrics = report_selected_model(best, metrics, summary)
+    document, mlflow_metrics = report_selected_model(best, metrics, summary, SETS)
+    assert mlflow_metrics["cv_set_coverage"]["value"] == SETS["coverage"]
+    assert mlflow_metrics["cv_set_coverage_low"]["value"] == 0.95
+    assert mlflow_metrics["cv_ece"]["value"] == best["cv"]["ece"]
+    assert document["decision"] == DECISION
     assert document["holdout"] == metrics and document["model"] == best["candidate"]
     assert "baseline" in document["candidates_cv"]
     assert mlflow_metrics["holdout_accuracy"]["value"] == metrics["accuracy"]
@@ -215,17 +228,26 @@ def test_inference_nodes_clean_raw_rows_like_training(
     example = build_input_example(tiny_raw, tiny_schema, n_rows=3)
     assert list(example.columns) == ["sport", "level", "hours"]
     assert example.loc[1, "sport"] == " NO "  # raw text, untouched
+    calibration = calibrate_prediction_sets(
+        tiny_primary, best, tiny_schema, CONFORMAL, seed=0
+    )
+    assert json.loads(json.dumps(calibration)) == calibration
     predictions = predict_performance(
-        model, prepare_inference_features(example, schema)
+        model, prepare_inference_features(example, schema), calibration
     )
     assert list(predictions.columns) == [
         "prediction",
         "proba_low",
         "proba_mid",
         "proba_high",
+        "prediction_set",
     ]
     assert np.allclose(predictions.filter(like="proba_").sum(axis=1), 1)
     assert set(predictions["prediction"]) <= {"low", "mid", "high"}
+    for label, members in zip(
+        predictions["prediction"], predictions["prediction_set"], strict=True
+    ):
+        assert label in members.split("|")
 
 
 def test_prediction_is_invariant_to_case_spaces_and_missing_tokens(
@@ -242,6 +264,17 @@ def test_prediction_is_invariant_to_case_spaces_and_missing_tokens(
     noisy.loc[2, "level"] = " NaN "
     clean.loc[2, "level"] = ""
     pd.testing.assert_frame_equal(
-        predict_performance(model, prepare_inference_features(clean, schema)),
-        predict_performance(model, prepare_inference_features(noisy, schema)),
+        predict_performance(model, prepare_inference_features(clean, schema), None),
+        predict_performance(model, prepare_inference_features(noisy, schema), None),
     )
+
+
+def test_set_coverage_node_reports_overall_and_per_class(
+    tiny_primary, tiny_schema, selected, cv
+):
+    _, best, _ = selected
+    report = evaluate_set_coverage(tiny_primary, best, tiny_schema, cv, CONFORMAL)
+    assert report["level"] == 0.9 and report["rows"] == len(tiny_primary) * 2
+    assert 0.75 <= report["coverage"] <= 1
+    assert 1 <= report["set_size"] <= 3
+    assert set(report["per_class"]) == {"low", "mid", "high"}

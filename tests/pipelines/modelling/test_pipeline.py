@@ -19,6 +19,7 @@ def test_contract():
         "params:modelling.cv",
         "params:modelling.selection",
         "params:modelling.decision",
+        "params:modelling.conformal",
         "params:modelling.seed",
         "params:modelling.explain",
         "params:modelling.input_example_rows",
@@ -36,6 +37,7 @@ def test_contract():
         "mi_raw_rows_example",
         "model_selected",
         "model_dataset_schema",
+        "model_set_calibration",
     }
     assert inference.outputs() == {"pred_example_predictions"}
 
@@ -52,6 +54,9 @@ def test_sliced_run_to_the_selected_model(
             "params:modelling.candidates": MemoryDataset(candidates),
             "params:modelling.cv": MemoryDataset(cv),
             "params:modelling.selection": MemoryDataset({"primary_metric": "accuracy"}),
+            "params:modelling.conformal": MemoryDataset(
+                {"level": 0.9, "inner_splits": 3}
+            ),
             "params:modelling.decision": MemoryDataset(
                 {"rule": "argmax", "cost": "absolute"}
             ),

@@ -17,9 +17,15 @@ from sklearn.metrics import classification_report
 from sklearn.model_selection import train_test_split
 
 from student_performance.core.cleaning import check_columns
+from student_performance.core.conformal import (
+    evaluate_prediction_sets,
+    fit_prediction_sets,
+    summarise_set_rows,
+)
 from student_performance.core.inference import predict_frame, prepare_features
 from student_performance.core.params import (
     CandidatesParams,
+    ConformalParams,
     CVParams,
     DecisionParams,
     ExplainParams,
@@ -174,6 +180,74 @@ def fit_selected_model(
     return model
 
 
+def calibrate_prediction_sets(
+    mi_development: pd.DataFrame,
+    model_selected_config: dict[str, Any],
+    dataset: DatasetSchema,
+    conformal: ConformalParams,
+    seed: int,
+) -> dict[str, Any]:
+    """Cross-conformal thresholds of the served model's prediction sets.
+
+    Out-of-fold probabilities of the selected configuration over the development part
+    (``inner_splits`` folds): each row is scored by a model not fitted on it.
+
+    Args:
+        mi_development: The development part (what the served model is fitted on).
+        model_selected_config: Output of ``summarise_candidates``.
+        dataset: The schema.
+        conformal: ``level``, ``mode``, ``contiguous``, ``inner_splits``.
+        seed: Seed of the folds and of the estimator.
+
+    Returns:
+        The calibration (level, mode, contiguous, classes, thresholds), persisted
+        beside the model and bundled with it.
+    """
+    calibration = fit_prediction_sets(
+        mi_development, dataset, model_selected_config, conformal, seed
+    )
+    logger.info(
+        "Prediction sets at %s: thresholds %s",
+        calibration["level"],
+        [round(t, 3) for t in calibration["thresholds"]],
+    )
+    return calibration
+
+
+def evaluate_set_coverage(
+    mi_development: pd.DataFrame,
+    model_selected_config: dict[str, Any],
+    dataset: DatasetSchema,
+    cv: CVParams,
+    conformal: ConformalParams,
+) -> dict[str, Any]:
+    """Coverage and size of the selected model's sets on the selection's repeated CV.
+
+    Each outer fold calibrates its own thresholds on its training rows only.
+
+    Args:
+        mi_development: The development part.
+        model_selected_config: Output of ``summarise_candidates``.
+        dataset: The schema.
+        cv: The repeated-CV settings.
+        conformal: The set settings.
+
+    Returns:
+        ``level``, ``mode``, ``contiguous``, coverage and mean set size (mean and std
+        over folds) and per true class.
+    """
+    conformal = ConformalParams.model_validate(conformal)
+    rows = evaluate_prediction_sets(
+        mi_development, dataset, model_selected_config, cv, conformal
+    )
+    return {
+        "level": conformal.level,
+        "mode": conformal.mode,
+        "contiguous": conformal.contiguous,
+        **summarise_set_rows(rows, list(dataset.target.classes)),
+    }
+
+
 def evaluate_holdout(
     model_selected: OrderedClassifier, mi_holdout: pd.DataFrame, dataset: DatasetSchema
 ) -> tuple[dict[str, float], dict[str, Any], Any]:
@@ -212,6 +286,7 @@ def report_selected_model(
     selected: dict[str, Any],
     holdout_metrics: dict[str, float],
     rpt_cv_summary: pd.DataFrame,
+    rpt_prediction_sets: dict[str, Any],
 ) -> tuple[dict[str, Any], dict[str, dict[str, float]]]:
     """The selected model's figures: CV on development, holdout, and the baseline's CV.
 
@@ -219,10 +294,12 @@ def report_selected_model(
         selected: Output of ``summarise_candidates``.
         holdout_metrics: Output of ``evaluate_holdout``.
         rpt_cv_summary: One row per candidate (for the baseline's figures).
+        rpt_prediction_sets: Output of ``evaluate_set_coverage``.
 
     Returns:
         The summary document and its figures as MLflow metrics (``cv_<m>``,
-        ``holdout_<m>``).
+        ``holdout_<m>``, ``cv_set_coverage``, ``cv_set_size`` and
+        ``cv_set_coverage_<class>``).
     """
     summary = {
         "model": selected["candidate"],
@@ -232,6 +309,8 @@ def report_selected_model(
         "cv": selected["cv"],
         "cv_std": selected["cv_std"],
         "holdout": holdout_metrics,
+        "decision": selected.get("decision"),
+        "prediction_sets": rpt_prediction_sets,
         "candidates_cv": {
             row["candidate"]: {m: float(row[f"{m}_mean"]) for m in METRICS}
             for _, row in rpt_cv_summary.iterrows()
@@ -240,6 +319,14 @@ def report_selected_model(
     metrics = {
         f"cv_{m}": {"value": v, "step": 0} for m, v in selected["cv"].items()
     } | {f"holdout_{m}": {"value": v, "step": 0} for m, v in holdout_metrics.items()}
+    sets = rpt_prediction_sets
+    metrics |= {
+        "cv_set_coverage": {"value": sets["coverage"], "step": 0},
+        "cv_set_size": {"value": sets["set_size"], "step": 0},
+    } | {
+        f"cv_set_coverage_{name}": {"value": figures["coverage"], "step": 0}
+        for name, figures in sets["per_class"].items()
+    }
     return summary, metrics
 
 
@@ -365,15 +452,19 @@ def prepare_inference_features(
 
 
 def predict_performance(
-    model_selected: OrderedClassifier, features: pd.DataFrame
+    model_selected: OrderedClassifier,
+    features: pd.DataFrame,
+    model_set_calibration: dict[str, Any],
 ) -> pd.DataFrame:
-    """Predicted class and one probability per class, for each row.
+    """Predicted class, one probability per class and the prediction set, per row.
 
     Args:
         model_selected: The fitted model.
         features: Output of ``prepare_inference_features``.
+        model_set_calibration: Output of ``calibrate_prediction_sets``.
 
     Returns:
-        ``prediction`` then ``proba_<class>`` per class, same index as ``features``.
+        ``prediction``, ``proba_<class>`` per class and ``prediction_set`` (classes
+        in order joined by ``|``), same index as ``features``.
     """
-    return predict_frame(model_selected, features)
+    return predict_frame(model_selected, features, model_set_calibration)

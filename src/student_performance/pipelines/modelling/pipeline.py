@@ -5,6 +5,8 @@ Contract (names outside the ``modelling`` namespace):
         ``params:dataset``, ``params:modelling.*``
     outputs: ``model_selected`` (06_models, pickled ``OrderedClassifier``),
         ``model_dataset_schema`` (06_models, the schema it was trained with),
+        ``model_set_calibration`` (06_models, the prediction sets' conformal
+        thresholds), ``rpt_prediction_sets`` (their coverage on repeated CV),
         ``mi_development`` / ``mi_holdout``, ``mi_raw_rows_example`` (the bundled
         model's input example), ``model_cv_folds``, ``rpt_cv_summary``,
         ``rpt_candidate_metrics``, ``rpt_selected_model_metrics``,
@@ -24,8 +26,10 @@ from kedro.pipeline import Node, Pipeline
 from .nodes import (
     build_comparison_report,
     build_input_example,
+    calibrate_prediction_sets,
     evaluate_candidates,
     evaluate_holdout,
+    evaluate_set_coverage,
     explain_model,
     fit_selected_model,
     freeze_dataset_schema,
@@ -45,6 +49,8 @@ _BOUNDARY_OUTPUTS = {
     "model_selected",
     "model_selected_config",
     "model_dataset_schema",
+    "model_set_calibration",
+    "rpt_prediction_sets",
     "feat_inference_features",
     "rpt_holdout_metrics",
     "model_cv_folds",
@@ -108,6 +114,30 @@ def _training_nodes() -> list[Node]:
             name="fit_selected_model",
         ),
         Node(
+            calibrate_prediction_sets,
+            inputs=[
+                "mi_development",
+                "model_selected_config",
+                "params:dataset",
+                "params:conformal",
+                "params:seed",
+            ],
+            outputs="model_set_calibration",
+            name="calibrate_prediction_sets",
+        ),
+        Node(
+            evaluate_set_coverage,
+            inputs=[
+                "mi_development",
+                "model_selected_config",
+                "params:dataset",
+                "params:cv",
+                "params:conformal",
+            ],
+            outputs="rpt_prediction_sets",
+            name="evaluate_set_coverage",
+        ),
+        Node(
             evaluate_holdout,
             inputs=["model_selected", "mi_holdout", "params:dataset"],
             outputs=[
@@ -119,7 +149,12 @@ def _training_nodes() -> list[Node]:
         ),
         Node(
             report_selected_model,
-            inputs=["model_selected_config", "rpt_holdout_metrics", "rpt_cv_summary"],
+            inputs=[
+                "model_selected_config",
+                "rpt_holdout_metrics",
+                "rpt_cv_summary",
+                "rpt_prediction_sets",
+            ],
             outputs=["rpt_selected_model_metrics", "rpt_selected_metrics"],
             name="report_selected_model",
         ),
@@ -160,7 +195,11 @@ def _inference_nodes() -> list[Node]:
         ),
         Node(
             predict_performance,
-            inputs=["model_selected", "feat_inference_features"],
+            inputs=[
+                "model_selected",
+                "feat_inference_features",
+                "model_set_calibration",
+            ],
             outputs="pred_example_predictions",
             name="predict_performance",
         ),
