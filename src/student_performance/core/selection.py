@@ -29,8 +29,11 @@ from student_performance.models.metrics import (
     LOWER_IS_BETTER,
     METRICS,
     classification_metrics,
+    reliability_sums,
 )
 from student_performance.schema import DatasetSchema
+
+RELIABILITY = "reliability"  # per fold: top-label bins' rows, confidence, correct
 
 Candidates = CandidatesParams | dict[str, dict[str, Any]]
 CV = CVParams | dict[str, Any]
@@ -91,10 +94,11 @@ def build_model(
 def _fit_score(model, X, y, train, test) -> dict[str, float]:  # noqa: N803, PLR0917
     fitted = clone(model).fit(X.iloc[train], y[train])
     truth = fitted.to_index(y[test])
+    proba = fitted.predict_proba(X.iloc[test])
     predicted = fitted.predict_index(X.iloc[test])
-    return classification_metrics(
-        truth, predicted, fitted.predict_proba(X.iloc[test]), len(fitted.classes_)
-    )
+    return classification_metrics(truth, predicted, proba, len(fitted.classes_)) | {
+        RELIABILITY: json.dumps(reliability_sums(truth, proba))
+    }
 
 
 def cross_validate(
@@ -120,7 +124,8 @@ def cross_validate(
 
     Returns:
         One row per configuration and fold: candidate, config, params (JSON), repeat,
-        fold and every metric.
+        fold, every metric and ``reliability`` (the fold's top-label reliability
+        sums, JSON, for the reliability diagram).
     """
     cv = CVParams.model_validate(cv)
     X, y = features_and_target(frame, dataset)
@@ -164,6 +169,36 @@ def cv_folds(
         n_splits=cv.n_splits, n_repeats=cv.n_repeats, random_state=cv.seed
     )
     return list(splitter.split(X, y))
+
+
+def pooled_reliability(
+    folds: pd.DataFrame, summary: pd.DataFrame
+) -> dict[str, dict[str, list[float]]]:
+    """Each candidate's best configuration's reliability bins, pooled over the folds.
+
+    Args:
+        folds: Output of ``cross_validate``.
+        summary: Output of ``rank_configurations`` (one row per candidate).
+
+    Returns:
+        Candidate to ``rows``, ``confidence`` (mean) and ``accuracy`` per bin (NaN
+        where a bin is empty).
+    """
+    pooled = {}
+    for _, best in summary.iterrows():
+        rows = folds[
+            (folds["candidate"] == best["candidate"])
+            & (folds["params"] == best["params"])
+        ]
+        sums = [json.loads(value) for value in rows[RELIABILITY]]
+        total = {k: np.sum([s[k] for s in sums], axis=0) for k in sums[0]}
+        with np.errstate(invalid="ignore", divide="ignore"):
+            pooled[best["candidate"]] = {
+                "rows": total["rows"].tolist(),
+                "confidence": (total["confidence"] / total["rows"]).tolist(),
+                "accuracy": (total["correct"] / total["rows"]).tolist(),
+            }
+    return pooled
 
 
 def higher_is_better(metric: str) -> bool:

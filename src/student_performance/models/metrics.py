@@ -38,6 +38,23 @@ def brier_score(y_true: np.ndarray, proba: np.ndarray) -> float:
     return float(((proba - onehot) ** 2).sum(axis=1).mean())
 
 
+def reliability_sums(
+    y_true: np.ndarray, proba: np.ndarray, n_bins: int = ECE_BINS
+) -> dict[str, list[float]]:
+    """Per top-label confidence bin: rows, summed confidence and correct rows.
+
+    Sums (not means), so that folds can be pooled by adding them up.
+    """
+    confidence = proba.max(axis=1)
+    correct = proba.argmax(axis=1) == np.asarray(y_true, dtype=int)
+    which = np.minimum((confidence * n_bins).astype(int), n_bins - 1)
+    return {
+        "rows": np.bincount(which, minlength=n_bins).astype(float).tolist(),
+        "confidence": np.bincount(which, confidence, n_bins).tolist(),
+        "correct": np.bincount(which, correct.astype(float), n_bins).tolist(),
+    }
+
+
 def reliability_bins(
     y_true: np.ndarray, proba: np.ndarray, n_bins: int = ECE_BINS
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

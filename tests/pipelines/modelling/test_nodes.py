@@ -112,7 +112,7 @@ def test_summarise_rejects_an_unknown_metric(folds, candidates):
         summarise_candidates(folds, candidates, {"primary_metric": "auc"}, DECISION)
 
 
-def test_fit_evaluate_report_explain(tiny_primary, tiny_schema, selected):
+def test_fit_evaluate_report_explain(tiny_primary, tiny_schema, selected, folds):
     summary, best, _ = selected
     model = fit_selected_model(tiny_primary, best, tiny_schema, seed=0)
     assert list(model.classes_) == ["low", "mid", "high"]
@@ -135,8 +135,13 @@ def test_fit_evaluate_report_explain(tiny_primary, tiny_schema, selected):
         "level",
     }  # the features that matter
     assert plot.axes
-    comparison = build_comparison_report(summary, document)
+    comparison = build_comparison_report(summary, document, folds)
     bars = [t.name for t in comparison.data if t.type == "bar"]
+    lines = [t.name for t in comparison.data if t.type == "scatter"]
+    assert lines[0] == "perfectly calibrated"
+    assert {n.removesuffix(" (reliability)") for n in lines[1:]} == set(
+        summary["candidate"]
+    )
     assert bars[-1] == f"{best['candidate']} on the holdout (scored once)"
     assert {b.removesuffix(" (selected)") for b in bars[:-1]} == set(
         summary["candidate"]

@@ -53,11 +53,13 @@ def importance_figure(table: pd.DataFrame, scoring: str):
 
 
 _HEADLINE = ("accuracy", "balanced_accuracy", "f1_macro", "quadratic_weighted_kappa")
-_TABLE_METRICS = (*_HEADLINE, "log_loss")
+_TABLE_METRICS = (*_HEADLINE, "log_loss", "brier", "ece")
 
 
 def comparison_figure(
-    rpt_cv_summary: pd.DataFrame, rpt_selected_model_metrics: dict[str, Any]
+    rpt_cv_summary: pd.DataFrame,
+    rpt_selected_model_metrics: dict[str, Any],
+    reliability: dict[str, dict[str, list[float]]] | None = None,
 ):
     """A self-contained plotly figure comparing every candidate with the baseline.
 
@@ -67,23 +69,27 @@ def comparison_figure(
 
     Returns:
         A plotly ``Figure``: CV means with std error bars for the headline metrics,
-        the selected model's holdout score as a bar of its own, and a table of the
-        figures (mean ± std) with each candidate's parameters.
+        the selected model's holdout score as a bar of its own, a table of the
+        figures (mean ± std) with each candidate's parameters, and (when
+        ``reliability`` is given) a top-label reliability diagram per candidate.
     """
     from plotly.subplots import make_subplots  # noqa: PLC0415
 
     selected = rpt_selected_model_metrics["model"]
     figure = make_subplots(
-        rows=2,
+        rows=3,
         cols=1,
-        specs=[[{"type": "xy"}], [{"type": "table"}]],
-        row_heights=[0.5, 0.5],
-        vertical_spacing=0.08,
+        specs=[[{"type": "xy"}], [{"type": "table"}], [{"type": "xy"}]],
+        row_heights=[0.34, 0.36, 0.30],
+        vertical_spacing=0.06,
         subplot_titles=(
             "Repeated CV on the development part (mean ± std over the folds)",
             "Every candidate, best configuration (repeated CV, mean ± std)",
+            "Reliability: accuracy of the most probable class against its "
+            "probability (10 bins, pooled over the CV folds; the diagonal is perfect)",
         ),
     )
+    _add_reliability(figure, reliability or {}, selected)
     for _, row in rpt_cv_summary.iterrows():
         figure.add_bar(
             name=row["candidate"]
@@ -137,8 +143,36 @@ def comparison_figure(
         title=f"Model comparison: selected {selected} by "
         f"{rpt_selected_model_metrics['primary_metric']} (the baseline predicts class priors)",
         barmode="group",
-        height=1100,
+        height=1600,
         template="plotly_white",
         legend={"orientation": "h", "y": 1.02, "yanchor": "bottom"},
     )
     return figure
+
+
+def _add_reliability(
+    figure: Any, reliability: dict[str, dict[str, list[float]]], selected: str
+) -> None:
+    figure.add_scatter(
+        x=[0, 1],
+        y=[0, 1],
+        mode="lines",
+        line={"color": "#9e9e9e", "dash": "dot"},
+        name="perfectly calibrated",
+        row=3,
+        col=1,
+    )
+    for candidate, bins in reliability.items():
+        keep = [i for i, n in enumerate(bins["rows"]) if n > 0]
+        figure.add_scatter(
+            x=[bins["confidence"][i] for i in keep],
+            y=[bins["accuracy"][i] for i in keep],
+            mode="lines+markers",
+            name=f"{candidate} (reliability)",
+            line={"width": 3 if candidate == selected else 1.5},
+            text=[f"{int(bins['rows'][i])} rows" for i in keep],
+            row=3,
+            col=1,
+        )
+    figure.update_xaxes(title_text="probability of the most probable class", row=3)
+    figure.update_yaxes(title_text="share correct", range=[0, 1], row=3)

@@ -36,6 +36,7 @@ from student_performance.core.selection import (
     cross_validate,
     features_and_target,
     fit_configuration,
+    pooled_reliability,
     rank_configurations,
 )
 from student_performance.models.estimators import OrderedClassifier
@@ -383,20 +384,29 @@ def explain_model(
 
 
 def build_comparison_report(
-    rpt_cv_summary: pd.DataFrame, rpt_selected_model_metrics: dict[str, Any]
+    rpt_cv_summary: pd.DataFrame,
+    rpt_selected_model_metrics: dict[str, Any],
+    model_cv_folds: pd.DataFrame,
 ):
     """A self-contained plotly figure comparing every candidate with the baseline.
 
     Args:
         rpt_cv_summary: One row per candidate (mean and std of every metric).
         rpt_selected_model_metrics: Output of ``report_selected_model``.
+        model_cv_folds: Output of ``evaluate_candidates`` (its reliability sums feed
+            the reliability diagram).
 
     Returns:
         A plotly ``Figure``: CV means with std error bars for the headline metrics,
-        the selected model's holdout score as a bar of its own, and a table of the
-        figures (mean ± std) with each candidate's parameters.
+        the selected model's holdout score as a bar of its own, a table of the
+        figures (mean ± std, log loss, Brier and ECE included) with each candidate's
+        parameters, and a reliability diagram of every candidate.
     """
-    return comparison_figure(rpt_cv_summary, rpt_selected_model_metrics)
+    return comparison_figure(
+        rpt_cv_summary,
+        rpt_selected_model_metrics,
+        pooled_reliability(model_cv_folds, rpt_cv_summary),
+    )
 
 
 def build_input_example(

@@ -166,7 +166,11 @@ def _training_nodes() -> list[Node]:
         ),
         Node(
             build_comparison_report,
-            inputs=["rpt_cv_summary", "rpt_selected_model_metrics"],
+            inputs=[
+                "rpt_cv_summary",
+                "rpt_selected_model_metrics",
+                "model_cv_folds",
+            ],
             outputs="rpt_model_comparison",
             name="build_comparison_report",
         ),
