@@ -40,8 +40,13 @@ class ModelRegistryHook:
 
     @property
     def _primary_metric(self) -> str | None:
-        modelling = self._parameters.get("modelling", {})
-        return modelling.get("selection", {}).get("primary_metric")
+        selection = self._parameters.get("modelling", {}).get("selection")
+        if selection is None:
+            return None
+        # Kedro hands the node-typed groups over as their Pydantic models.
+        from student_performance.core.params import SelectionParams  # noqa: PLC0415
+
+        return SelectionParams.model_validate(selection).primary_metric
 
     def _rescore(self, catalog: Any, configuration: dict[str, Any]) -> float:
         """A configuration's CV on this run's development data and folds.

@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from joblib import Parallel, delayed
 from sklearn.base import clone
 from sklearn.model_selection import StratifiedKFold
 
@@ -231,22 +232,23 @@ def evaluate_prediction_sets(
     X, y = features_and_target(frame, dataset)
     model = build_model(configuration, dataset, cv.seed)
     classes = np.asarray(dataset.target.classes, dtype=object)
-    parts = []
-    for f, (train, test) in enumerate(cv_folds(X, y, cv)):
-        covered, size, truth = _fold_sets(
-            model, X, y, train, test, conformal, cv.seed + f
+    folds = cv_folds(X, y, cv)
+    results = Parallel(n_jobs=cv.n_jobs)(
+        delayed(_fold_sets)(model, X, y, train, test, conformal, cv.seed + f)
+        for f, (train, test) in enumerate(folds)
+    )
+    parts = [
+        pd.DataFrame(
+            {
+                "repeat": f // cv.n_splits,
+                "fold": f % cv.n_splits,
+                "true_class": classes[truth],
+                "covered": covered,
+                "set_size": size,
+            }
         )
-        parts.append(
-            pd.DataFrame(
-                {
-                    "repeat": f // cv.n_splits,
-                    "fold": f % cv.n_splits,
-                    "true_class": classes[truth],
-                    "covered": covered,
-                    "set_size": size,
-                }
-            )
-        )
+        for f, (covered, size, truth) in enumerate(results)
+    ]
     rows = pd.concat(parts, ignore_index=True)
     logger.info(
         "Prediction sets at %.0f %% on repeated CV: coverage %.3f, mean size %.2f",
