@@ -61,6 +61,8 @@ class RecordPrediction(BaseModel):
     request_id: str
     prediction: str
     probabilities: dict[str, float]
+    prediction_set: list[str] | None = None
+    prediction_set_level: float | None = None
 
 
 class PredictionAnswer(RecordPrediction):
@@ -306,6 +308,7 @@ def _log_entry(  # noqa: PLR0913 - the parts of one answered request
     labels: list[str],
     probabilities: list[list[float]],
     latency_ms: float,
+    sets: list[list[str]] | None = None,
 ) -> LogEntry:
     request_ids, payloads, values = received
     return LogEntry(
@@ -322,6 +325,7 @@ def _log_entry(  # noqa: PLR0913 - the parts of one answered request
         labels=labels,
         probabilities=probabilities,
         latency_ms=latency_ms,
+        sets=None if sets is None else ["|".join(members) for members in sets],
     )
 
 
@@ -457,9 +461,11 @@ def _add_prediction_routes(app: FastAPI, state: ServiceState) -> None:
             rows, labels, proba = _predict(bundle, [payload], batch=False)
         except _InvalidRequestError as err:
             return _error_response(422, err.detail, {"X-Request-Id": request_id})
+        sets = bundle.predictor.prediction_sets(proba)
         latency_ms = (time.perf_counter() - start) * 1000
         probabilities = proba.tolist()
         state.metrics.count_predictions(bundle.version, labels)
+        _observe_sets(state, bundle, sets)
         state.prediction_log.submit(
             _log_entry(
                 bundle,
@@ -468,6 +474,7 @@ def _add_prediction_routes(app: FastAPI, state: ServiceState) -> None:
                 labels,
                 probabilities,
                 latency_ms,
+                sets,
             )
         )
         return FastJSONResponse(
@@ -479,6 +486,7 @@ def _add_prediction_routes(app: FastAPI, state: ServiceState) -> None:
                 "probabilities": dict(
                     zip(bundle.predictor.classes, probabilities[0], strict=True)
                 ),
+                **_set_fields(bundle, sets, 0),
             },
             headers={"X-Request-Id": request_id, "X-Model-Version": bundle.version},
         )
@@ -499,14 +507,22 @@ def _add_prediction_routes(app: FastAPI, state: ServiceState) -> None:
             rows, labels, proba = _predict(bundle, records, batch=True)
         except _InvalidRequestError as err:
             return _error_response(422, err.detail, {"X-Request-Id": request_id})
+        sets = bundle.predictor.prediction_sets(proba)
         latency_ms = (time.perf_counter() - start) * 1000
         ids = [f"{request_id}-{i}" for i in range(len(records))]
         classes = bundle.predictor.classes
         probabilities = proba.tolist()
         state.metrics.count_predictions(bundle.version, labels)
+        _observe_sets(state, bundle, sets)
         state.prediction_log.submit(
             _log_entry(
-                bundle, "batch", (ids, records, rows), labels, probabilities, latency_ms
+                bundle,
+                "batch",
+                (ids, records, rows),
+                labels,
+                probabilities,
+                latency_ms,
+                sets,
             )
         )
         return FastJSONResponse(
@@ -520,14 +536,34 @@ def _add_prediction_routes(app: FastAPI, state: ServiceState) -> None:
                         "request_id": record_id,
                         "prediction": label,
                         "probabilities": dict(zip(classes, row, strict=True)),
+                        **_set_fields(bundle, sets, i),
                     }
-                    for record_id, label, row in zip(
-                        ids, labels, probabilities, strict=True
+                    for i, (record_id, label, row) in enumerate(
+                        zip(ids, labels, probabilities, strict=True)
                     )
                 ],
             },
             headers={"X-Request-Id": request_id, "X-Model-Version": bundle.version},
         )
+
+
+def _set_fields(
+    bundle: ModelBundle, sets: list[list[str]] | None, row: int
+) -> dict[str, Any]:
+    """``prediction_set`` and its level for one answered record (none without sets)."""
+    if sets is None:
+        return {}
+    return {
+        "prediction_set": sets[row],
+        "prediction_set_level": bundle.predictor.set_level,
+    }
+
+
+def _observe_sets(
+    state: ServiceState, bundle: ModelBundle, sets: list[list[str]] | None
+) -> None:
+    if sets is not None:
+        state.metrics.observe_set_sizes(bundle.version, [len(s) for s in sets])
 
 
 def _batch_records(payload: Any, limit: int) -> list[Any]:

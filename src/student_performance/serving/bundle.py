@@ -22,6 +22,7 @@ logger = logging.getLogger(__name__)
 # The bundled model's persisted inputs (see pipelines/training/pipeline.py).
 MODEL_DATASET = "model_selected"
 SCHEMA_DATASET = "model_dataset_schema"
+SETS_DATASET = "model_set_calibration"  # absent from models trained before sets
 RUN_METRIC_PREFIX = "selected."
 
 
@@ -78,9 +79,18 @@ class ModelBundle:
             "loaded_at": self.loaded_at,
             "load_seconds": round(self.load_seconds, 3),
             "classes": self.predictor.classes,
+            "decision_rule": self.predictor.decision_rule,
+            "prediction_sets": _set_info(self.predictor.set_calibration),
             "fast_path": self.predictor.fast_path,
             "schema": self.records.describe(),
         }
+
+
+def _set_info(calibration: dict[str, Any] | None) -> dict[str, Any] | None:
+    if calibration is None:
+        return None
+    keys = ("level", "mode", "contiguous", "calibration_rows")
+    return {key: calibration.get(key) for key in keys}
 
 
 def _run_figures(client: Any, run_id: str | None) -> dict[str, Any]:
@@ -138,9 +148,10 @@ def load_bundle(tracking_uri: str, model_name: str, alias: str) -> ModelBundle:
         catalog = pipeline_model.loaded_catalog
         model_selected = catalog.load(MODEL_DATASET)
         schema = catalog.load(SCHEMA_DATASET)
+        sets = catalog.load(SETS_DATASET) if SETS_DATASET in catalog else None
     except Exception as err:  # whatever the cause, the caller keeps its old model
         raise ModelLoadError(f"cannot load {model_uri}: {err}") from err
-    predictor = Predictor(model_selected, schema)
+    predictor = Predictor(model_selected, schema, set_calibration=sets)
     bundle = ModelBundle(
         name=model_name,
         version=str(version.version),

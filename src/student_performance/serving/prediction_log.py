@@ -57,7 +57,10 @@ FIXED_COLUMNS = (
     "prediction",
     "probabilities",
     "latency_ms",
+    "prediction_set",
 )
+# Columns added after the first release: added to an older table at start-up (TEXT).
+_ADDED_COLUMNS = ("prediction_set",)
 _STOP = object()
 _RETRY_PAUSE_S = 0.5
 
@@ -101,6 +104,8 @@ class LogEntry:
         labels: Predicted class per record.
         probabilities: Rows x classes.
         latency_ms: The request's time until its answer was ready.
+        sets: Each record's prediction set (classes in order, joined by ``|``), or
+            ``None`` when the model has no set calibration.
     """
 
     logged_at: datetime
@@ -116,16 +121,19 @@ class LogEntry:
     labels: list[str]
     probabilities: list[list[float]]
     latency_ms: float
+    sets: list[str] | None = None
 
     def rows(self) -> list[dict[str, Any]]:
         """One table row per record."""
         rows = []
-        for request_id, payload, values, label, probabilities in zip(
+        sets = self.sets or [None] * len(self.labels)
+        for request_id, payload, values, label, probabilities, members in zip(
             self.request_ids,
             self.payloads,
             self.values,
             self.labels,
             self.probabilities,
+            sets,
             strict=True,
         ):
             received = {self.keys[k]: v for k, v in payload.items()}
@@ -149,6 +157,7 @@ class LogEntry:
                         zip(self.classes, probabilities, strict=True)
                     ),
                     "latency_ms": self.latency_ms,
+                    "prediction_set": members,
                 }
             )
         return rows
@@ -192,6 +201,7 @@ def log_table(name: str, features: Iterable[str], metadata: MetaData) -> Table:
         Column("prediction", String(200), nullable=False),
         Column("probabilities", JSON, nullable=False),
         Column("latency_ms", Float, nullable=False),
+        Column("prediction_set", Text, nullable=True),
     )
 
 
@@ -274,7 +284,7 @@ class PredictionLog:
         existing = {
             c["name"] for c in inspect(self.engine).get_columns(self.table.name)
         }
-        missing = [f for f in self.features if f not in existing]
+        missing = [f for f in [*self.features, *_ADDED_COLUMNS] if f not in existing]
         if not missing:
             return
         preparer = self.engine.dialect.identifier_preparer
@@ -286,7 +296,7 @@ class PredictionLog:
                         f"ADD COLUMN {preparer.quote(feature)} TEXT"
                     )
                 )
-        logger.info("Prediction log: added feature columns %s", missing)
+        logger.info("Prediction log: added columns %s", missing)
 
     @property
     def pending(self) -> int:

@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from student_performance.core.conformal import apply_set_calibration, set_labels
 from student_performance.core.inference import (
     PREDICTION,
     PROBA_PREFIX,
@@ -215,6 +216,8 @@ class Predictor:
         model_selected: The fitted model of the bundled MLflow model.
         model_dataset_schema: The schema it was trained with (as persisted).
         fast: Try the look-up encoding (see the module docstring).
+        set_calibration: The prediction sets' conformal calibration bundled with the
+            model (``None`` for a model trained before sets: no sets).
     """
 
     def __init__(
@@ -222,8 +225,10 @@ class Predictor:
         model_selected: Any,
         model_dataset_schema: dict[str, Any],
         fast: bool = True,
+        set_calibration: dict[str, Any] | None = None,
     ) -> None:
         self.model = model_selected
+        self.set_calibration = set_calibration
         self.schema_data = model_dataset_schema
         self.dataset = DatasetSchema.model_validate(model_dataset_schema)
         self.classes = [str(c) for c in model_selected.classes_]
@@ -233,6 +238,25 @@ class Predictor:
                 "Look-up encoding not applicable to this model: serving through the "
                 "inference nodes (slower, same answers)"
             )
+
+    @property
+    def decision_rule(self) -> str:
+        """How the class follows from the probabilities, in one sentence."""
+        describe = getattr(self.model, "decision_rule", None)
+        return describe or "the class is the estimator's own prediction"
+
+    @property
+    def set_level(self) -> float | None:
+        """The prediction sets' coverage level, or ``None`` without sets."""
+        calibration = self.set_calibration
+        return None if calibration is None else float(calibration["level"])
+
+    def prediction_sets(self, proba: np.ndarray) -> list[list[str]] | None:
+        """Each row's prediction set (classes in order), or ``None`` without sets."""
+        if self.set_calibration is None:
+            return None
+        members = apply_set_calibration(np.asarray(proba), self.set_calibration)
+        return set_labels(members, self.classes)
 
     @property
     def fast_path(self) -> bool:

@@ -74,8 +74,13 @@ function showAnswer(answer, classes) {
     row.appendChild(cell);
     body.appendChild(row);
   }
-  const best = classes.reduce((a, b) => (answer.probabilities[b] > answer.probabilities[a] ? b : a));
-  document.getElementById("rule-note").hidden = best === answer.prediction;
+  const set = answer.prediction_set;
+  document.getElementById("set-line").hidden = !set;
+  if (set) {
+    const level = Math.round(100 * answer.prediction_set_level) + " %";
+    document.getElementById("prediction-set").textContent = set.join(" or ") + ", " + level;
+    document.getElementById("set-level").textContent = level;
+  }
   document.getElementById("answered-by").textContent =
     "Answered by " + answer.model_name + " v" + answer.model_version +
     " - request " + answer.request_id;
@@ -97,6 +102,8 @@ async function main() {
     return;
   }
   const features = info.schema.features;
+  document.getElementById("decision-rule").textContent =
+    info.decision_rule || "the estimator's own prediction";
   document.getElementById("model").textContent =
     info.name + " v" + info.version + " (" + info.alias + ") - predicts " +
     info.schema.target.name + ": " + info.classes.join(" < ");
