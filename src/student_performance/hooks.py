@@ -48,23 +48,22 @@ class ModelRegistryHook:
 
         return SelectionParams.model_validate(selection).primary_metric
 
-    def _rescore(self, catalog: Any, configuration: dict[str, Any]) -> float:
-        """A configuration's CV on this run's development data and folds.
+    def _rescore(self, catalog: Any, configuration: dict[str, Any]) -> dict[str, float]:
+        """A configuration's CV means (every metric) on this run's development folds.
 
         Called by the gate only when there is a champion to re-score, so a first run
         loads nothing.
         """
         from student_performance.core.selection import (  # noqa: PLC0415
-            score_configuration,
+            configuration_cv_means,
         )
         from student_performance.schema import DatasetSchema  # noqa: PLC0415
 
-        return score_configuration(
+        return configuration_cv_means(
             catalog.load("mi_development"),
             DatasetSchema.model_validate(self._parameters["dataset"]),
             configuration,
             self._parameters["modelling"]["cv"],
-            self._primary_metric,
         )
 
     @hook_impl(trylast=True)
@@ -86,6 +85,7 @@ class ModelRegistryHook:
             self._primary_metric,
             self._registry["tolerance"],
             rescore=partial(self._rescore, catalog),
+            log_loss_tolerance=self._registry.get("log_loss_tolerance"),
         )
         catalog.save(PROMOTION_DECISION, decision)
         client.log_dict(run_id, decision, "promotion_decision.json")

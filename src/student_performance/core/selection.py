@@ -258,29 +258,27 @@ def rank_configurations(
     return summary, selected
 
 
-def score_configuration(
+def configuration_cv_means(
     frame: pd.DataFrame,
     dataset: DatasetSchema,
     configuration: dict[str, Any],
     cv: CV,
-    primary_metric: str,
-) -> float:
-    """One configuration's repeated-CV mean of the primary metric on these folds.
+) -> dict[str, float]:
+    """One configuration's repeated-CV mean of every metric on these folds.
 
     The registry gate uses it to score the champion's configuration (estimator,
-    encoding, parameters) on the challenger's development data and folds, so that both
-    figures are measured on the same rows.
+    encoding, parameters, decision rule) on the challenger's development data and
+    folds, so that both figures are measured on the same rows.
 
     Args:
         frame: The development part the challenger was selected on.
         dataset: The schema.
-        configuration: ``estimator``, ``params`` and ``ordinal_as`` (as in
-            ``model_selected_config``).
+        configuration: ``estimator``, ``params``, ``ordinal_as`` and optionally
+            ``decision`` (as in ``model_selected_config``).
         cv: ``n_splits``, ``n_repeats``, ``seed``, ``n_jobs``.
-        primary_metric: The metric to return.
 
     Returns:
-        The mean of ``primary_metric`` over the folds.
+        Metric name to its mean over the folds.
     """
     name = configuration.get("candidate", "configuration")
     spec = {
@@ -290,8 +288,29 @@ def score_configuration(
     }
     decision = configuration.get("decision")
     folds = cross_validate(frame, dataset, {name: spec}, cv, decision)
-    _, scored = rank_configurations(folds, {name: spec}, primary_metric, decision)
-    return scored["cv"][primary_metric]
+    return {m: float(folds[m].mean()) for m in METRICS}
+
+
+def score_configuration(
+    frame: pd.DataFrame,
+    dataset: DatasetSchema,
+    configuration: dict[str, Any],
+    cv: CV,
+    primary_metric: str,
+) -> float:
+    """One configuration's repeated-CV mean of the primary metric on these folds.
+
+    Args:
+        frame: The development part the challenger was selected on.
+        dataset: The schema.
+        configuration: As for ``configuration_cv_means``.
+        cv: ``n_splits``, ``n_repeats``, ``seed``, ``n_jobs``.
+        primary_metric: The metric to return.
+
+    Returns:
+        The mean of ``primary_metric`` over the folds.
+    """
+    return configuration_cv_means(frame, dataset, configuration, cv)[primary_metric]
 
 
 def fit_configuration(
