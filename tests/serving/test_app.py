@@ -322,6 +322,8 @@ def test_model_info_has_registry_run_metrics_and_schema(make_client, champion_bu
         assert f"selected.{name}" in info["training"]["metrics"]
     assert "most probable" in info["decision_rule"]
     assert info["prediction_sets"]["level"] == 0.9
+    assert info["model_card"].startswith("# Model card: ")
+    assert "## Prediction sets" in info["model_card"]
     assert info["training"]["end_time"] >= info["training"]["start_time"]
     features = {f["name"]: f for f in info["schema"]["features"]}
     assert features["time"]["allowed"][0] == "ONE"

@@ -22,6 +22,7 @@ logger = logging.getLogger(__name__)
 # The bundled model's persisted inputs (see pipelines/training/pipeline.py).
 MODEL_DATASET = "model_selected"
 SCHEMA_DATASET = "model_dataset_schema"
+MODEL_CARD_ARTIFACT = "model_card.md"
 SETS_DATASET = "model_set_calibration"  # absent from models trained before sets
 RUN_METRIC_PREFIX = "selected."
 
@@ -66,6 +67,7 @@ class ModelBundle:
     loaded_at: str
     load_seconds: float
     pyfunc: Any = field(repr=False)
+    model_card: str | None = field(default=None, repr=False)
 
     def info(self) -> dict[str, Any]:
         """What ``/model/info`` shows."""
@@ -81,6 +83,7 @@ class ModelBundle:
             "classes": self.predictor.classes,
             "decision_rule": self.predictor.decision_rule,
             "prediction_sets": _set_info(self.predictor.set_calibration),
+            "model_card": self.model_card,
             "fast_path": self.predictor.fast_path,
             "schema": self.records.describe(),
         }
@@ -91,6 +94,19 @@ def _set_info(calibration: dict[str, Any] | None) -> dict[str, Any] | None:
         return None
     keys = ("level", "mode", "contiguous", "calibration_rows")
     return {key: calibration.get(key) for key in keys}
+
+
+def _model_card(run_id: str | None) -> str | None:
+    """The training run's Markdown model card, or ``None`` (older runs have none)."""
+    import mlflow  # noqa: PLC0415
+
+    if not run_id:
+        return None
+    try:
+        return mlflow.artifacts.load_text(f"runs:/{run_id}/{MODEL_CARD_ARTIFACT}")
+    except Exception:  # noqa: BLE001 - a missing card never stops serving
+        logger.info("No model card in run %s", run_id)
+        return None
 
 
 def _run_figures(client: Any, run_id: str | None) -> dict[str, Any]:
@@ -164,6 +180,7 @@ def load_bundle(tracking_uri: str, model_name: str, alias: str) -> ModelBundle:
         loaded_at=datetime.now(UTC).isoformat(timespec="seconds"),
         load_seconds=time.perf_counter() - start,
         pyfunc=pyfunc,
+        model_card=_model_card(version.run_id),
     )
     logger.info(
         "Loaded %s v%s (%s) in %.1f s, look-up encoding: %s",

@@ -18,6 +18,7 @@ from student_performance.models.preprocessing import build_preprocessor
 from student_performance.pipelines.modelling.nodes import (
     build_comparison_report,
     build_input_example,
+    build_model_card,
     calibrate_prediction_sets,
     evaluate_candidates,
     evaluate_holdout,
@@ -128,6 +129,29 @@ def test_fit_evaluate_report_explain(tiny_primary, tiny_schema, selected, folds)
     assert document["holdout"] == metrics and document["model"] == best["candidate"]
     assert "baseline" in document["candidates_cv"]
     assert mlflow_metrics["holdout_accuracy"]["value"] == metrics["accuracy"]
+    sets = {
+        **SETS,
+        "mode": "marginal",
+        "contiguous": True,
+        "coverage_std": 0.02,
+        "set_size_std": 0.1,
+        "per_class": {
+            "low": {"coverage": 0.95, "set_size": 1.5},
+            "high": {"coverage": 0.70, "set_size": 2.0},
+        },
+    }
+    card = build_model_card(
+        {**document, "prediction_sets": sets},
+        summary,
+        tiny_primary.head(90),
+        tiny_primary.tail(30),
+        tiny_schema,
+    )
+    assert card.startswith(f"# Model card: {best['candidate']}")
+    assert "120 rows after cleaning; 90 for development" in card
+    assert "most probable class" in card  # the decision rule
+    assert card.count("± ") >= 6 * len(summary)  # every candidate, mean ± std
+    assert "high (0.70)" in card  # an under-covered class is a known limit
     table, plot = explain_model(model, tiny_primary, tiny_schema, EXPLAIN)
     assert set(table["feature"]) == {"sport", "level", "hours"}
     assert set(table["feature"].head(2)) == {

@@ -43,6 +43,7 @@ from student_performance.models.estimators import OrderedClassifier
 from student_performance.models.metrics import METRICS, classification_metrics
 from student_performance.schema import DatasetSchema
 
+from ._card import render_model_card
 from ._explain import mean_abs_contributions, metric_scorer
 from ._figures import comparison_figure, confusion_figure, importance_figure
 
@@ -407,6 +408,34 @@ def build_comparison_report(
         rpt_selected_model_metrics,
         pooled_reliability(model_cv_folds, rpt_cv_summary),
     )
+
+
+def build_model_card(
+    rpt_selected_model_metrics: dict[str, Any],
+    rpt_cv_summary: pd.DataFrame,
+    mi_development: pd.DataFrame,
+    mi_holdout: pd.DataFrame,
+    dataset: DatasetSchema,
+) -> str:
+    """A short Markdown card of the trained model (logged with the run's artifacts).
+
+    Args:
+        rpt_selected_model_metrics: Output of ``report_selected_model``.
+        rpt_cv_summary: One row per candidate.
+        mi_development: The development part (its row count).
+        mi_holdout: The holdout (its row count).
+        dataset: The schema (its name).
+
+    Returns:
+        The card: data, rows, candidates (mean ± std), calibration, prediction-set
+        coverage, the decision rule and known limits.
+    """
+    rows = {"development": len(mi_development), "holdout": len(mi_holdout)}
+    card = render_model_card(
+        rpt_selected_model_metrics, rpt_cv_summary, rows, dataset.name
+    )
+    logger.info("Model card: %d lines", card.count("\n"))
+    return card
 
 
 def build_input_example(

@@ -12,7 +12,7 @@ Contract (names outside the ``modelling`` namespace):
         ``rpt_candidate_metrics``, ``rpt_selected_model_metrics``,
         ``rpt_selected_metrics``, ``rpt_classification_report``,
         ``rpt_confusion_matrix``, ``rpt_feature_importance``,
-        ``rpt_feature_importance_plot``, ``rpt_model_comparison``,
+        ``rpt_feature_importance_plot``, ``rpt_model_comparison``, ``rpt_model_card``,
         ``pred_example_predictions``
 
 Nodes tagged ``training`` fit and evaluate; nodes tagged ``inference``
@@ -26,6 +26,7 @@ from kedro.pipeline import Node, Pipeline
 from .nodes import (
     build_comparison_report,
     build_input_example,
+    build_model_card,
     calibrate_prediction_sets,
     evaluate_candidates,
     evaluate_holdout,
@@ -63,6 +64,7 @@ _BOUNDARY_OUTPUTS = {
     "rpt_feature_importance",
     "rpt_feature_importance_plot",
     "rpt_model_comparison",
+    "rpt_model_card",
     "pred_example_predictions",
 }
 
@@ -166,6 +168,7 @@ def _training_nodes() -> list[Node]:
         ),
         Node(
             build_comparison_report,
+            build_model_card,
             inputs=[
                 "rpt_cv_summary",
                 "rpt_selected_model_metrics",
@@ -173,6 +176,18 @@ def _training_nodes() -> list[Node]:
             ],
             outputs="rpt_model_comparison",
             name="build_comparison_report",
+        ),
+        Node(
+            build_model_card,
+            inputs=[
+                "rpt_selected_model_metrics",
+                "rpt_cv_summary",
+                "mi_development",
+                "mi_holdout",
+                "params:dataset",
+            ],
+            outputs="rpt_model_card",
+            name="build_model_card",
         ),
         Node(
             build_input_example,
