@@ -98,6 +98,22 @@ def test_predict_answers_class_probabilities_model_and_request_id(
     assert answer["prediction_set_level"] == 0.9
 
 
+def test_explain_gives_every_features_contribution_largest_first(
+    make_client, champion_bundle
+):
+    client = make_client()
+    plain = client.post("/predict", json=RECORD).json()
+    explained = client.post("/predict?explain=true", json=RECORD).json()
+
+    assert "explanation" not in plain
+    assert explained["prediction"] == plain["prediction"]
+    contributions = explained["explanation"]["contributions"]
+    assert set(contributions) == set(champion_bundle.predictor.dataset.feature_names)
+    sizes = [abs(v) for v in contributions.values()]
+    assert sizes == sorted(sizes, reverse=True)
+    assert explained["explanation"]["units"]
+
+
 def test_messy_spellings_answer_as_their_canonical_values(make_client):
     client = make_client()
 

@@ -65,11 +65,19 @@ class RecordPrediction(BaseModel):
     prediction_set_level: float | None = None
 
 
+class Explanation(BaseModel):
+    """``/predict?explain=true``: each feature's contribution, largest first."""
+
+    units: str
+    contributions: dict[str, float]
+
+
 class PredictionAnswer(RecordPrediction):
     """``POST /predict``: the class, one probability per class, the model."""
 
     model_name: str
     model_version: str
+    explanation: Explanation | None = None
 
 
 class BatchAnswer(BaseModel):
@@ -336,7 +344,7 @@ def _request_id(request: Request) -> str:
 
 def _predict(
     bundle: ModelBundle, payloads: list[Any], batch: bool
-) -> tuple[list[tuple], list[str], Any]:
+) -> tuple[list[tuple], list[str], Any, list[list[int]]]:
     records = bundle.records
     rows, codes = [], []
     for record in _validate(payloads, records, batch):
@@ -344,7 +352,7 @@ def _predict(
         rows.append(values)
         codes.append(record_codes)
     labels, proba = bundle.predictor.predict_values(rows, codes)
-    return rows, labels, proba
+    return rows, labels, proba, codes
 
 
 # --- the app -----------------------------------------------------------------------
@@ -458,7 +466,7 @@ def _add_prediction_routes(app: FastAPI, state: ServiceState) -> None:
         request_id = _request_id(request)
         try:
             payload = _parse_json(await request.body())
-            rows, labels, proba = _predict(bundle, [payload], batch=False)
+            rows, labels, proba, codes = _predict(bundle, [payload], batch=False)
         except _InvalidRequestError as err:
             return _error_response(422, err.detail, {"X-Request-Id": request_id})
         sets = bundle.predictor.prediction_sets(proba)
@@ -487,6 +495,7 @@ def _add_prediction_routes(app: FastAPI, state: ServiceState) -> None:
                     zip(bundle.predictor.classes, probabilities[0], strict=True)
                 ),
                 **_set_fields(bundle, sets, 0),
+                **_explanation(request, bundle, codes, labels),
             },
             headers={"X-Request-Id": request_id, "X-Model-Version": bundle.version},
         )
@@ -504,7 +513,7 @@ def _add_prediction_routes(app: FastAPI, state: ServiceState) -> None:
         request_id = _request_id(request)
         try:
             records = _batch_records(_parse_json(await request.body()), limit)
-            rows, labels, proba = _predict(bundle, records, batch=True)
+            rows, labels, proba, _ = _predict(bundle, records, batch=True)
         except _InvalidRequestError as err:
             return _error_response(422, err.detail, {"X-Request-Id": request_id})
         sets = bundle.predictor.prediction_sets(proba)
@@ -564,6 +573,24 @@ def _observe_sets(
 ) -> None:
     if sets is not None:
         state.metrics.observe_set_sizes(bundle.version, [len(s) for s in sets])
+
+
+def _explanation(
+    request: Request, bundle: ModelBundle, codes: list[list[int]], labels: list[str]
+) -> dict[str, Any]:
+    """``explanation`` for ``?explain=true`` (``None`` when the model has none)."""
+    if request.query_params.get("explain", "").lower() not in {"true", "1", "yes"}:
+        return {}
+    predictor = bundle.predictor
+    rows = predictor.explain_codes(codes, labels)
+    if rows is None:
+        return {"explanation": None}
+    return {
+        "explanation": {
+            "units": predictor.explanation_units,
+            "contributions": rows[0],
+        }
+    }
 
 
 def _batch_records(payload: Any, limit: int) -> list[Any]:

@@ -32,6 +32,12 @@ import numpy as np
 import pandas as pd
 
 from student_performance.core.conformal import apply_set_calibration, set_labels
+from student_performance.core.explain import (
+    EXPLANATION_UNITS,
+    explanation_kind,
+    feature_contributions,
+    top_contributions,
+)
 from student_performance.core.inference import (
     PREDICTION,
     PROBA_PREFIX,
@@ -233,11 +239,56 @@ class Predictor:
         self.dataset = DatasetSchema.model_validate(model_dataset_schema)
         self.classes = [str(c) for c in model_selected.classes_]
         self._compiled = _compile(model_selected, self.dataset) if fast else None
+        # The reference student of linear explanations: every feature missing, i.e.
+        # imputed to its most common training value.
+        self._baseline = (
+            None
+            if self._compiled is None
+            else self._compiled.estimator_.encoder.transform(
+                np.full((1, len(self.dataset.features)), -1, dtype=np.intp)
+            )
+        )
         if fast and self._compiled is None:
             logger.warning(
                 "Look-up encoding not applicable to this model: serving through the "
                 "inference nodes (slower, same answers)"
             )
+
+    @property
+    def explanation_units(self) -> str | None:
+        """What the contributions measure, or ``None`` when answers are not explained
+        (an estimator without cheap exact contributions, or no look-up path)."""
+        if self._compiled is None:
+            return None
+        kind = explanation_kind(self._compiled.estimator_.final)
+        return None if kind is None else EXPLANATION_UNITS[kind]
+
+    def explain_codes(
+        self, codes: np.ndarray, labels: list[str]
+    ) -> list[dict[str, float]] | None:
+        """Each row's per-feature contributions, largest first (``core.explain``).
+
+        Args:
+            codes: Rows of codes, as for ``predict_codes``.
+            labels: The predicted class of each row.
+
+        Returns:
+            Feature to contribution per row, or ``None`` when not available.
+        """
+        if self.explanation_units is None:
+            return None
+        encoded = self._compiled.estimator_
+        codes = np.asarray(codes, dtype=np.intp).reshape(len(labels), -1)
+        predicted = np.array([self.classes.index(label) for label in labels])
+        contributions = feature_contributions(
+            encoded.final,
+            encoded.encoder.transform(codes),
+            self._baseline,
+            encoded.encoder.columns,
+            predicted,
+        )
+        names = self.dataset.feature_names
+        return [top_contributions(row, names) for row in contributions]
 
     @property
     def decision_rule(self) -> str:

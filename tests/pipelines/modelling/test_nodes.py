@@ -23,6 +23,7 @@ from student_performance.pipelines.modelling.nodes import (
     evaluate_candidates,
     evaluate_holdout,
     evaluate_set_coverage,
+    explain_holdout_rows,
     explain_model,
     fit_selected_model,
     freeze_dataset_schema,
@@ -192,6 +193,48 @@ def test_explain_model_exact_contributions_for_linear_and_lightgbm(
         contributions = table.set_index("feature")["mean_abs_contribution"]
         assert contributions.notna().all(), estimator
         assert contributions["hours"] > contributions["sport"], estimator
+
+
+@pytest.mark.parametrize(
+    ("estimator", "params", "units"),
+    [
+        ("ordinal_ridge", {"alpha": 1.0, "link": "out_of_fold"}, "ordinal score"),
+        ("logistic_regression", {}, "log-odds of the predicted class"),
+        ("lightgbm", {"n_estimators": 20}, "TreeSHAP"),
+        ("random_forest", {"n_estimators": 5}, None),
+    ],
+)
+def test_holdout_explanations_are_exact(
+    tiny_primary, tiny_schema, estimator, params, units
+):
+    config = {
+        "candidate": estimator,
+        "estimator": estimator,
+        "ordinal_as": "onehot",
+        "params": params,
+        "decision": DECISION,
+    }
+    model = fit_selected_model(tiny_primary, config, tiny_schema, seed=0)
+    table = explain_holdout_rows(model, tiny_primary, tiny_schema)
+    if units is None:
+        assert table.empty
+        return
+    assert units in table["units"].iloc[0]
+    assert (table.index == tiny_primary.index).all()
+    contributions = table.filter(like="contribution_")
+    assert list(contributions.columns) == [
+        f"contribution_{f}" for f in tiny_schema.feature_names
+    ]
+    if estimator == "ordinal_ridge":  # additive: the score's gap to the reference
+        X = tiny_primary[tiny_schema.feature_names]
+        reference = X.iloc[:1].where(
+            pd.DataFrame(False, index=X.index[:1], columns=X.columns)
+        )
+        pipeline = model.estimator_
+        gap = pipeline.decision_function(X) - pipeline.decision_function(reference)
+        assert np.allclose(contributions.sum(axis=1), gap)
+    if estimator == "lightgbm":  # TreeSHAP adds up to the raw score minus its mean
+        assert contributions.abs().to_numpy().sum() > 0
 
 
 def test_preprocessing_never_learns_a_category_seen_only_in_validation(

@@ -22,6 +22,12 @@ from student_performance.core.conformal import (
     fit_prediction_sets,
     summarise_set_rows,
 )
+from student_performance.core.explain import (
+    EXPLANATION_UNITS,
+    explanation_kind,
+    feature_contributions,
+    owned_columns,
+)
 from student_performance.core.inference import predict_frame, prepare_features
 from student_performance.core.params import (
     CandidatesParams,
@@ -382,6 +388,49 @@ def explain_model(
         "Most important on the holdout: %s", ", ".join(table["feature"].head(3))
     )
     return table, importance_figure(table, explain.scoring)
+
+
+def explain_holdout_rows(
+    model_selected: OrderedClassifier, mi_holdout: pd.DataFrame, dataset: DatasetSchema
+) -> pd.DataFrame:
+    """Each holdout row's per-feature contributions, as ``/predict?explain=true`` gives.
+
+    Args:
+        model_selected: The fitted model (a preprocessing + estimator pipeline).
+        mi_holdout: The holdout.
+        dataset: The schema.
+
+    Returns:
+        One row per holdout row (same index): the true and predicted class, the
+        contributions' units and one column per feature (``contribution_<feature>``);
+        empty when the estimator has no cheap exact contributions.
+    """
+    X, y = features_and_target(mi_holdout, dataset)
+    preprocess, final = model_selected.estimator_[:-1], model_selected.estimator_[-1]
+    kind = explanation_kind(final)
+    if kind is None:
+        logger.info("No exact contributions for %s", type(final).__name__)
+        return pd.DataFrame()
+    reference = X.iloc[:1].where(
+        pd.DataFrame(False, index=X.index[:1], columns=X.columns)
+    )
+    predicted = model_selected.predict_index(X)
+    contributions = feature_contributions(
+        final,
+        preprocess.transform(X),
+        preprocess.transform(reference),
+        owned_columns(preprocess.get_feature_names_out(), dataset.feature_names),
+        predicted,
+    )
+    table = pd.DataFrame(
+        contributions,
+        index=mi_holdout.index,
+        columns=[f"contribution_{f}" for f in dataset.feature_names],
+    )
+    table.insert(0, "units", EXPLANATION_UNITS[kind])
+    table.insert(0, "predicted", model_selected.classes_[predicted])
+    table.insert(0, "truth", y)
+    return table
 
 
 def build_comparison_report(

@@ -31,6 +31,7 @@ from .nodes import (
     evaluate_candidates,
     evaluate_holdout,
     evaluate_set_coverage,
+    explain_holdout_rows,
     explain_model,
     fit_selected_model,
     freeze_dataset_schema,
@@ -65,6 +66,7 @@ _BOUNDARY_OUTPUTS = {
     "rpt_feature_importance_plot",
     "rpt_model_comparison",
     "rpt_model_card",
+    "rpt_holdout_explanations",
     "pred_example_predictions",
 }
 
@@ -168,7 +170,6 @@ def _training_nodes() -> list[Node]:
         ),
         Node(
             build_comparison_report,
-            build_model_card,
             inputs=[
                 "rpt_cv_summary",
                 "rpt_selected_model_metrics",
@@ -176,6 +177,12 @@ def _training_nodes() -> list[Node]:
             ],
             outputs="rpt_model_comparison",
             name="build_comparison_report",
+        ),
+        Node(
+            explain_holdout_rows,
+            inputs=["model_selected", "mi_holdout", "params:dataset"],
+            outputs="rpt_holdout_explanations",
+            name="explain_holdout_rows",
         ),
         Node(
             build_model_card,
