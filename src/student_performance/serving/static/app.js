@@ -74,6 +74,7 @@ function showAnswer(answer, classes) {
     row.appendChild(cell);
     body.appendChild(row);
   }
+  showReasons(answer.explanation);
   const set = answer.prediction_set;
   document.getElementById("set-line").hidden = !set;
   if (set) {
@@ -85,6 +86,20 @@ function showAnswer(answer, classes) {
     "Answered by " + answer.model_name + " v" + answer.model_version +
     " - request " + answer.request_id;
   document.getElementById("result").hidden = false;
+}
+
+// The three features that moved this prediction most, with their direction.
+function showReasons(explanation) {
+  const box = document.getElementById("reasons");
+  box.hidden = !explanation;
+  if (!explanation) return;
+  const list = document.getElementById("reasons-list");
+  list.replaceChildren();
+  for (const [name, value] of Object.entries(explanation.contributions).slice(0, 3)) {
+    const sign = value >= 0 ? "+" : "\u2212";
+    list.appendChild(el("li", { "data-feature": name }, name + ": " + sign + Math.abs(value).toFixed(2)));
+  }
+  document.getElementById("reasons-units").textContent = explanation.units;
 }
 
 function describeErrors(detail) {
@@ -116,7 +131,7 @@ async function main() {
     event.preventDefault();
     submit.disabled = true;
     try {
-      const response = await fetch("/predict", {
+      const response = await fetch("/predict?explain=true", {
         method: "POST",
         headers: { "Content-Type": "application/json" },
         body: JSON.stringify(readRecord(features)),
