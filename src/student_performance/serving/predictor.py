@@ -325,7 +325,12 @@ class Predictor:
         """
         model = self._compiled
         proba = model.predict_proba(codes)
-        labels = model.classes_[model.predict_index(codes)]
+        # The decision rule on the probabilities just computed (not a second pass);
+        # the same function predict_index applies, so the same classes.
+        index = model.index_from_proba(proba)
+        if index is None:
+            index = model.predict_index(codes)
+        labels = model.classes_[index]
         return [str(label) for label in labels], proba
 
     def predict_values(
