@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 from kedro.io import DataCatalog, MemoryDataset
 from kedro.runner import SequentialRunner
 
@@ -66,6 +67,7 @@ def test_model_contract():
     model_part = create_model_drift_pipeline()
     assert model_part.inputs() == {
         "model_selected",
+        "model_set_calibration",
         "prm_students",
         "rpt_selected_model_metrics",
         "rpt_drift_report",
@@ -80,6 +82,8 @@ def test_model_contract():
         "pred_drift_current",
         "rpt_model_drift_report",
         "rpt_model_drift_metrics",
+        "rpt_set_size_drift",
+        "rpt_set_size_drift_metrics",
     }
     together = create_pipeline() + model_part
     assert "drift_monitoring.int_current_batch" not in together.inputs()
@@ -155,6 +159,11 @@ def test_run_with_the_model_part(primary_table, dataset_schema, fitted_model):
         dataset_schema,
         "labelled.csv",
         model_selected=fitted_model,
+        model_set_calibration={
+            "level": 0.9,
+            "contiguous": True,
+            "thresholds": [0.8] * 4,
+        },
         rpt_selected_model_metrics={
             "model": "test",
             "cv": {"accuracy": 0.5, "macro_f1": 0.45},
@@ -171,3 +180,10 @@ def test_run_with_the_model_part(primary_table, dataset_schema, fitted_model):
     assert set(report["performance"]["metrics"]) == {"accuracy", "macro_f1"}
     assert report["status"] == "ok" and not report["retrain_recommended"]
     assert "accuracy_relative_drop" in outputs["rpt_model_drift_metrics"].load()
+    sets = outputs["rpt_set_size_drift"].load()
+    assert 1 <= sets["reference_mean_set_size"] <= 4
+    assert sets["current_rows"] == 200
+    assert sets["change"] == pytest.approx(
+        sets["current_mean_set_size"] - sets["reference_mean_set_size"]
+    )
+    assert "set_size_current" in outputs["rpt_set_size_drift_metrics"].load()

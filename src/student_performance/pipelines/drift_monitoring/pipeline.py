@@ -30,6 +30,7 @@ from kedro.pipeline import Node, Pipeline
 from .nodes import (
     clean_current_batch,
     collect_drift_metrics,
+    compare_prediction_set_sizes,
     detect_batch_drift,
     detect_model_drift,
     predict_for_drift,
@@ -138,10 +139,23 @@ def create_model_drift_pipeline(**kwargs) -> Pipeline:
                 outputs=["rpt_model_drift_report", "rpt_model_drift_metrics"],
                 name="detect_model_drift",
             ),
+            Node(
+                compare_prediction_set_sizes,
+                inputs=[
+                    "model_selected",
+                    "model_set_calibration",
+                    "prm_students",
+                    "int_current_batch",
+                    "params:dataset",
+                ],
+                outputs=["rpt_set_size_drift", "rpt_set_size_drift_metrics"],
+                name="compare_prediction_set_sizes",
+            ),
         ],
         namespace="drift_monitoring",
         inputs={
             "model_selected",
+            "model_set_calibration",
             "prm_students",
             "rpt_selected_model_metrics",
             "rpt_drift_report",
@@ -151,6 +165,8 @@ def create_model_drift_pipeline(**kwargs) -> Pipeline:
             "pred_drift_current",
             "rpt_model_drift_report",
             "rpt_model_drift_metrics",
+            "rpt_set_size_drift",
+            "rpt_set_size_drift_metrics",
         },
         parameters=SHARED_PARAMETERS,
     )
