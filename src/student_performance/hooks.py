@@ -91,6 +91,43 @@ class ModelRegistryHook:
         client.log_dict(run_id, decision, "promotion_decision.json")
 
 
+class TypedParamsLoggingHook:
+    """Log the typed modelling parameters flattened, as kedro-mlflow logs plain dicts.
+
+    Kedro hands ``params:modelling.<group>`` to the nodes as Pydantic models
+    (``core/params.py``); kedro-mlflow flattens only dicts, so it would log each group
+    as one string. This logs ``modelling.cv.n_splits`` etc. next to it. ``trylast``:
+    after kedro-mlflow has re-entered the run for the node.
+    """
+
+    @hook_impl(trylast=True)
+    def before_node_run(self, inputs: dict[str, Any]) -> None:
+        typed = {
+            name.removeprefix("params:"): value
+            for name, value in inputs.items()
+            if name.startswith("params:")
+            and type(value).__module__ == "student_performance.core.params"
+        }
+        if not typed:
+            return
+        import mlflow  # noqa: PLC0415 - loaded by kedro-mlflow already
+
+        if mlflow.active_run() is None:
+            return
+        flat: dict[str, Any] = {}
+        for name, value in typed.items():
+            _flatten_into(flat, name, value.model_dump(mode="json"))
+        mlflow.log_params(flat)
+
+
+def _flatten_into(flat: dict[str, Any], prefix: str, value: Any) -> None:
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            _flatten_into(flat, f"{prefix}.{key}", inner)
+    else:
+        flat[prefix] = value
+
+
 class RunSummaryHook:
     """Log where a run's outputs and its MLflow run are, as the last lines of a run."""
 

@@ -9,7 +9,11 @@ from pathlib import Path
 
 from omegaconf.resolvers import oc
 
-from student_performance.hooks import ModelRegistryHook, RunSummaryHook
+from student_performance.hooks import (
+    ModelRegistryHook,
+    RunSummaryHook,
+    TypedParamsLoggingHook,
+)
 from student_performance.warnings_filter import silence_known_dependency_warnings
 
 silence_known_dependency_warnings()
@@ -25,7 +29,7 @@ def _project_root() -> str:
 
 # Both run after kedro-mlflow's hooks (`trylast`), in this order: the registry gate,
 # then the summary that reports its decision.
-HOOKS = (ModelRegistryHook(), RunSummaryHook())
+HOOKS = (ModelRegistryHook(), RunSummaryHook(), TypedParamsLoggingHook())
 
 CONFIG_LOADER_ARGS = {
     "base_env": "base",

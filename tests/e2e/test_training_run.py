@@ -63,6 +63,10 @@ def test_training_logs_every_candidate_and_the_selected_model(two_training_runs)
         assert f"selected.{name}" in metrics, name
     assert 0.8 <= metrics["selected.cv_set_coverage"] <= 1.0
     assert metrics["data_quality.rows_kept"] == 628
+    # typed parameters are logged flattened, as kedro-mlflow logs plain dicts
+    params = runs[0].data.params
+    assert params["modelling.cv.n_splits"] == "3"
+    assert params["modelling.conformal.level"] == "0.9"
     artifacts = {
         a.path for a in mlflow.MlflowClient().list_artifacts(runs[0].info.run_id)
     }
