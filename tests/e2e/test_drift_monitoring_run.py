@@ -177,6 +177,10 @@ def test_model_part(processed, messy_file, tmp_path, fitted_model_e2e):
     with KedroSession.create(project_path=processed, env="test") as session:
         catalog = session.load_context().catalog
         catalog.save("model_selected", fitted_model_e2e)
+        catalog.save(
+            "model_set_calibration",
+            {"level": 0.9, "contiguous": True, "thresholds": [0.8] * 4},
+        )
     metrics = {
         "model": "test",
         "cv": {"accuracy": 0.5, "macro_f1": 0.48},
@@ -197,6 +201,8 @@ def test_model_part(processed, messy_file, tmp_path, fitted_model_e2e):
     assert report["input"]["status"] == "drift"
     assert report["prediction"]["column"] == "prediction"
     assert report["performance"]["status"] == "assessed"
+    sets = json.loads((processed / REPORTING / "set_size_drift.json").read_text())
+    assert sets["current_mean_set_size"] is not None
     run = latest_mlflow_run()
     assert run.data.metrics["drift_model.status_code"] == 2
     assert "drift_model.accuracy" in run.data.metrics
