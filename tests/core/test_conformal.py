@@ -54,6 +54,15 @@ def test_sets_are_never_empty_and_contiguous_when_asked():
     assert strict.sum(axis=1).tolist() == [1, 1]  # the most probable class only
 
 
+def test_the_set_always_holds_the_predicted_class():
+    proba = np.array([[0.5, 0.4, 0.05, 0.05]])
+    narrow = np.full(4, 0.55)  # only class 0 reaches 1 - 0.55
+    assert prediction_sets(proba, narrow).tolist() == [[True, False, False, False]]
+    # a decision rule that picked class 2: the set widens to hold it
+    with_rule = prediction_sets(proba, narrow, predicted=np.array([2]))
+    assert with_rule.tolist() == [[True, True, True, False]]
+
+
 def test_describe_set():
     assert describe_set(["Good", "Vg"], 0.9) == "Good or Vg, 90 %"
 

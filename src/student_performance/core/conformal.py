@@ -81,7 +81,10 @@ def fit_set_thresholds(
 
 
 def prediction_sets(
-    proba: np.ndarray, thresholds: np.ndarray, contiguous: bool = True
+    proba: np.ndarray,
+    thresholds: np.ndarray,
+    contiguous: bool = True,
+    predicted: np.ndarray | None = None,
 ) -> np.ndarray:
     """Membership (rows x classes, bool) of each row's prediction set.
 
@@ -89,13 +92,16 @@ def prediction_sets(
         proba: Probabilities (rows x classes, classes in order).
         thresholds: Output of ``fit_set_thresholds``.
         contiguous: Widen each set to the run between its lowest and highest class.
+        predicted: Each row's predicted class index (the decision rule's); ``None``:
+            the most probable class.
 
     Returns:
-        ``True`` where the class is in the row's set; every row has at least its most
-        probable class.
+        ``True`` where the class is in the row's set; every row's set holds its
+        predicted class, so the set never contradicts the answer.
     """
     members = proba >= (1.0 - np.asarray(thresholds))[None, :] - 1e-12
-    members[np.arange(len(proba)), proba.argmax(axis=1)] = True
+    chosen = proba.argmax(axis=1) if predicted is None else np.asarray(predicted)
+    members[np.arange(len(proba)), chosen] = True
     if contiguous:
         positions = np.arange(proba.shape[1])[None, :]
         low = np.where(members, positions, proba.shape[1]).min(axis=1)
@@ -104,10 +110,17 @@ def prediction_sets(
     return members
 
 
-def apply_set_calibration(proba: np.ndarray, calibration: dict[str, Any]) -> np.ndarray:
+def apply_set_calibration(
+    proba: np.ndarray,
+    calibration: dict[str, Any],
+    predicted: np.ndarray | None = None,
+) -> np.ndarray:
     """``prediction_sets`` with a persisted calibration (``fit_prediction_sets``)."""
     return prediction_sets(
-        proba, np.asarray(calibration["thresholds"]), calibration["contiguous"]
+        proba,
+        np.asarray(calibration["thresholds"]),
+        calibration["contiguous"],
+        predicted,
     )
 
 
@@ -195,8 +208,9 @@ def _fold_sets(model, X, y, train, test, conformal: ConformalParams, seed: int):
         inner_proba, inner_truth, conformal.level, conformal.mode
     )
     fitted = clone(model).fit(X.iloc[train], y[train])
+    proba = fitted.predict_proba(X.iloc[test])
     members = prediction_sets(
-        fitted.predict_proba(X.iloc[test]), thresholds, conformal.contiguous
+        proba, thresholds, conformal.contiguous, fitted.predict_index(X.iloc[test])
     )
     truth = fitted.to_index(y[test])
     return members[np.arange(len(truth)), truth], members.sum(axis=1), truth

@@ -65,9 +65,10 @@ def predict_frame(
     proba = model.predict_proba(features)
     columns = [f"{PROBA_PREFIX}{c}" for c in model.classes_]
     result = pd.DataFrame(proba, columns=columns, index=features.index)
-    result.insert(0, PREDICTION, model.classes_[model.predict_index(features)])
+    predicted = model.predict_index(features)
+    result.insert(0, PREDICTION, model.classes_[predicted])
     if set_calibration is not None:
-        members = apply_set_calibration(proba, set_calibration)
+        members = apply_set_calibration(proba, set_calibration, predicted)
         result[PREDICTION_SET] = [
             SET_SEPARATOR.join(labels)
             for labels in set_labels(members, list(model.classes_))

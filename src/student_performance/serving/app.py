@@ -469,7 +469,7 @@ def _add_prediction_routes(app: FastAPI, state: ServiceState) -> None:
             rows, labels, proba, codes = _predict(bundle, [payload], batch=False)
         except _InvalidRequestError as err:
             return _error_response(422, err.detail, {"X-Request-Id": request_id})
-        sets = bundle.predictor.prediction_sets(proba)
+        sets = bundle.predictor.prediction_sets(proba, labels)
         latency_ms = (time.perf_counter() - start) * 1000
         probabilities = proba.tolist()
         state.metrics.count_predictions(bundle.version, labels)
@@ -516,7 +516,7 @@ def _add_prediction_routes(app: FastAPI, state: ServiceState) -> None:
             rows, labels, proba, _ = _predict(bundle, records, batch=True)
         except _InvalidRequestError as err:
             return _error_response(422, err.detail, {"X-Request-Id": request_id})
-        sets = bundle.predictor.prediction_sets(proba)
+        sets = bundle.predictor.prediction_sets(proba, labels)
         latency_ms = (time.perf_counter() - start) * 1000
         ids = [f"{request_id}-{i}" for i in range(len(records))]
         classes = bundle.predictor.classes

@@ -302,11 +302,17 @@ class Predictor:
         calibration = self.set_calibration
         return None if calibration is None else float(calibration["level"])
 
-    def prediction_sets(self, proba: np.ndarray) -> list[list[str]] | None:
-        """Each row's prediction set (classes in order), or ``None`` without sets."""
+    def prediction_sets(
+        self, proba: np.ndarray, labels: list[str]
+    ) -> list[list[str]] | None:
+        """Each row's prediction set (classes in order, holding the row's predicted
+        class), or ``None`` without sets."""
         if self.set_calibration is None:
             return None
-        members = apply_set_calibration(np.asarray(proba), self.set_calibration)
+        predicted = np.array([self.classes.index(label) for label in labels])
+        members = apply_set_calibration(
+            np.asarray(proba), self.set_calibration, predicted
+        )
         return set_labels(members, self.classes)
 
     @property
