@@ -171,7 +171,8 @@ def test_dashboard_page_shows_numbers_change(
     reasons = [li.text_content() for li in page.query_selector_all("#drift-reasons li")]
     assert reasons == drift_verdict["reasons"]
     assert "v" in page.text_content("#model-version")
-    assert page.is_hidden("#set-size")  # until prediction sets are served
+    assert page.is_visible("#set-size")  # the champion answers prediction sets
+    assert 1 <= _number(page, "#set-size-mean") <= 4
     updates = int(page.get_attribute("body", "data-updates"))
     page.wait_for_function(  # one more refresh: the rate chart has its second point
         f"Number(document.body.dataset.updates) > {updates}", timeout=15_000
