@@ -45,9 +45,16 @@ schema = DatasetSchema.model_validate(conf["dataset"])
 m = conf["modelling"]
 prm = pd.read_parquet("{ROOT / "data/03_primary/prm_students.parquet"}")
 dev, holdout = nodes.split_development_holdout(prm, schema, m["split"])
-folds = nodes.evaluate_candidates(dev, schema, m["candidates"], m["cv"])
-_, selected, _ = nodes.summarise_candidates(folds, m["candidates"], m["selection"])
+folds = nodes.evaluate_candidates(
+    dev, schema, m["candidates"], m["cv"], m["decision"]
+)
+_, selected, _ = nodes.summarise_candidates(
+    folds, m["candidates"], m["selection"], m["decision"]
+)
 model = nodes.fit_selected_model(dev, selected, schema, m["seed"])
+# the prediction sets: cross-conformal calibration and their coverage on the folds
+nodes.calibrate_prediction_sets(dev, selected, schema, m["conformal"], m["seed"])
+nodes.evaluate_set_coverage(dev, selected, schema, m["cv"], m["conformal"])
 # the registry gate re-scores the champion's configuration on these folds (the runs
 # share one store, so from the second run on there is a champion: the same config)
 score_configuration(dev, schema, selected, m["cv"], m["selection"]["primary_metric"])

@@ -19,6 +19,7 @@ from student_performance.registry import (
     CONFIG_ARTIFACT,
     SAME_FOLDS,
     decide,
+    decide_log_loss,
     gate_lock,
     gate_lock_path,
     metric_key,
@@ -260,3 +261,62 @@ def test_gate_lock_sits_beside_the_sqlite_store(tmp_path):
     remote = gate_lock_path("http://mlflow.internal:5000")
     assert remote.parent == Path(tempfile.gettempdir())
     assert remote == gate_lock_path("http://mlflow.internal:5000")
+
+
+@pytest.mark.parametrize(
+    ("challenger", "champion", "tolerance", "passes"),
+    [
+        (1.06, 1.07, 0.02, True),
+        (1.08, 1.07, 0.02, True),
+        (1.10, 1.07, 0.02, False),
+        (1.50, 1.07, None, True),  # not checked
+        (None, 1.07, 0.02, True),  # a champion or challenger without the figure
+    ],
+)
+def test_decide_log_loss(challenger, champion, tolerance, passes):
+    assert decide_log_loss(challenger, champion, tolerance)[0] is passes
+
+
+def _run_with_log_loss(score: float, log_loss: float) -> str:
+    run_id = _training_run(score)
+    mlflow.MlflowClient().log_metric(run_id, metric_key("log_loss"), log_loss)
+    return run_id
+
+
+def test_a_challenger_with_worse_probabilities_is_refused_and_both_figures_named(
+    registry,
+):
+    client, name, _ = registry
+    register_and_gate(
+        client, _run_with_log_loss(0.60, 1.06), name, METRIC, 0.01, None, 0.02
+    )
+    decision = register_and_gate(
+        client, _run_with_log_loss(0.62, 1.15), name, METRIC, 0.01, None, 0.02
+    )
+    assert not decision["promoted"]  # better kappa, worse log loss
+    assert (decision["challenger_log_loss"], decision["champion_log_loss"]) == (
+        1.15,
+        1.06,
+    )
+    assert "log_loss 1.1500 vs champion 1.0600" in decision["reason"]
+    assert status(client, name)[CHAMPION]["version"] == 1
+
+
+def test_a_re_score_with_every_metric_compares_log_loss_like_for_like(registry):
+    client, name, _ = registry
+    ridge = {"estimator": "ordinal_ridge", "params": {"alpha": 3.0}}
+    first = _training_run(0.60, ridge)
+    client.log_metric(first, metric_key("log_loss"), 1.20)
+    register_and_gate(client, first, name, METRIC, 0.01)
+    decision = register_and_gate(
+        client,
+        _run_with_log_loss(0.60, 1.06),
+        name,
+        METRIC,
+        0.01,
+        rescore=lambda _: {METRIC: 0.59, "log_loss": 1.05},
+        log_loss_tolerance=0.02,
+    )
+    assert decision["promoted"] and decision["comparison"] == SAME_FOLDS
+    assert decision["champion_score"] == 0.59
+    assert decision["champion_log_loss"] == 1.05  # re-scored, not the recorded 1.20

@@ -40,26 +40,30 @@ class ModelRegistryHook:
 
     @property
     def _primary_metric(self) -> str | None:
-        modelling = self._parameters.get("modelling", {})
-        return modelling.get("selection", {}).get("primary_metric")
+        selection = self._parameters.get("modelling", {}).get("selection")
+        if selection is None:
+            return None
+        # Kedro hands the node-typed groups over as their Pydantic models.
+        from student_performance.core.params import SelectionParams  # noqa: PLC0415
 
-    def _rescore(self, catalog: Any, configuration: dict[str, Any]) -> float:
-        """A configuration's CV on this run's development data and folds.
+        return SelectionParams.model_validate(selection).primary_metric
+
+    def _rescore(self, catalog: Any, configuration: dict[str, Any]) -> dict[str, float]:
+        """A configuration's CV means (every metric) on this run's development folds.
 
         Called by the gate only when there is a champion to re-score, so a first run
         loads nothing.
         """
         from student_performance.core.selection import (  # noqa: PLC0415
-            score_configuration,
+            configuration_cv_means,
         )
         from student_performance.schema import DatasetSchema  # noqa: PLC0415
 
-        return score_configuration(
+        return configuration_cv_means(
             catalog.load("mi_development"),
             DatasetSchema.model_validate(self._parameters["dataset"]),
             configuration,
             self._parameters["modelling"]["cv"],
-            self._primary_metric,
         )
 
     @hook_impl(trylast=True)
@@ -81,6 +85,7 @@ class ModelRegistryHook:
             self._primary_metric,
             self._registry["tolerance"],
             rescore=partial(self._rescore, catalog),
+            log_loss_tolerance=self._registry.get("log_loss_tolerance"),
         )
         catalog.save(PROMOTION_DECISION, decision)
         client.log_dict(run_id, decision, "promotion_decision.json")
@@ -90,8 +95,10 @@ class TypedParamsHook:
     """Log typed (Pydantic) parameters to MLflow one key per field.
 
     kedro-mlflow flattens dict parameters (``data_processing.quality.max_missing_share``)
-    but logs a Pydantic model as one string; this logs its fields under the same keys
-    a dict would have, so runs stay searchable by parameter. ``trylast``: after
+    but logs a Pydantic model as one string; this logs the fields of any Pydantic
+    parameter (``QualityParams``, the modelling groups of ``core/params.py``:
+    ``modelling.cv.n_splits`` ...) under the same keys a dict would have, so runs
+    stay searchable by parameter. ``trylast``: after
     kedro-mlflow has made the run active for the node.
     """
 

@@ -63,7 +63,6 @@ PREVIOUS_CHAMPION_TAG = "previous_champion_version"
 CONFIG_ARTIFACT = "model_selected_config.json"
 SAME_FOLDS = "champion's configuration re-scored on the challenger's folds"
 
-Rescore = Callable[[dict[str, Any]], float]
 GATE_LOCK_TIMEOUT = 3600.0  # seconds: a gate re-scores by CV, so it may take minutes
 
 
@@ -114,6 +113,13 @@ def gate_lock(tracking_uri: str, timeout: float = GATE_LOCK_TIMEOUT) -> Iterator
         lock.release()
 
 
+LOG_LOSS = "log_loss"
+
+# A configuration's repeated-CV figure on the challenger's folds: the primary metric,
+# or every metric's mean (then the log-loss check compares like for like too).
+Rescore = Callable[[dict[str, Any]], float | dict[str, float]]
+
+
 def metric_key(primary_metric: str) -> str:
     """The run metric the gate compares (the selected model's repeated-CV mean)."""
     return f"selected.cv_{primary_metric}"
@@ -145,6 +151,32 @@ def decide(
     return gain >= -tolerance, reason
 
 
+def decide_log_loss(
+    challenger: float | None, champion: float | None, tolerance: float | None
+) -> tuple[bool, str]:
+    """Whether the challenger's probabilities are not worse than the champion's.
+
+    Args:
+        challenger: The challenger's repeated-CV log loss.
+        champion: The champion's (re-scored or recorded), ``None`` when unknown.
+        tolerance: How much higher (worse) the challenger's log loss may be;
+            ``None`` disables the check.
+
+    Returns:
+        ``(passes, reason)``; an unknown figure or no tolerance passes, and says so.
+    """
+    if tolerance is None:
+        return True, ""
+    if challenger is None or champion is None:
+        return True, "log loss not compared (a figure is missing)"
+    passes = challenger - champion <= tolerance
+    verdict = "within" if passes else "worse than"
+    return passes, (
+        f"challenger log_loss {challenger:.4f} vs champion {champion:.4f}: "
+        f"{verdict} the tolerance {tolerance}"
+    )
+
+
 def _version_with_alias(client: MlflowClient, name: str, alias: str):
     try:
         return client.get_model_version_by_alias(name, alias)
@@ -166,20 +198,28 @@ def _logged_model_id(client: MlflowClient, run_id: str) -> str:
 
 def _champion_score(
     client: MlflowClient, run_id: str, key: str, rescore: Rescore | None
-) -> tuple[float | None, float | None, str]:
-    """The champion's figure to compare, its recorded figure, and how it was measured."""
-    recorded = client.get_run(run_id).data.metrics.get(key)
+) -> tuple[float | None, float | None, str, dict[str, float]]:
+    """The champion's figure to compare, its recorded figure, how it was measured,
+    and its other figures (re-scored when the re-score gives them, else recorded)."""
+    metrics = client.get_run(run_id).data.metrics
+    recorded = metrics.get(key)
+    others = {LOG_LOSS: metrics.get(metric_key(LOG_LOSS))}
     if rescore is None:
-        return recorded, recorded, "recorded figures (no re-scoring asked)"
+        return recorded, recorded, "recorded figures (no re-scoring asked)", others
     if CONFIG_ARTIFACT not in {a.path for a in client.list_artifacts(run_id)}:
         return (
             recorded,
             recorded,
             f"recorded figures: the champion logged no {CONFIG_ARTIFACT}",
+            others,
         )
     try:
         configuration = mlflow.artifacts.load_dict(f"runs:/{run_id}/{CONFIG_ARTIFACT}")
-        return float(rescore(configuration)), recorded, SAME_FOLDS
+        scored = rescore(configuration)
+        if isinstance(scored, dict):
+            primary = key.removeprefix(metric_key(""))
+            return float(scored[primary]), recorded, SAME_FOLDS, dict(scored)
+        return float(scored), recorded, SAME_FOLDS, others
     except Exception as error:  # noqa: BLE001 - any failure falls back, and says why
         logger.warning("Registry: champion not re-scored", exc_info=True)
         why = f"{type(error).__name__}: {error}".splitlines()[0][:200]
@@ -187,6 +227,7 @@ def _champion_score(
             recorded,
             recorded,
             f"recorded figures: the champion's configuration could not be re-scored ({why})",
+            others,
         )
 
 
@@ -197,6 +238,7 @@ def register_and_gate(
     primary_metric: str,
     tolerance: float,
     rescore: Rescore | None = None,
+    log_loss_tolerance: float | None = None,
 ) -> dict[str, Any]:
     """Register the run's model as ``challenger`` and apply the promotion gate.
 
@@ -212,6 +254,8 @@ def register_and_gate(
         rescore: Scores a configuration (the champion's ``model_selected_config``)
             on the challenger's development folds; ``None`` compares the recorded
             figures as they are.
+        log_loss_tolerance: Also refuse a challenger whose repeated-CV log loss is
+            higher than the champion's by more than this (``None``: not checked).
 
     Returns:
         The decision: versions, both figures (and the champion's recorded one), how
@@ -219,7 +263,13 @@ def register_and_gate(
     """
     with gate_lock(client.tracking_uri):
         return _register_and_gate(
-            client, run_id, model_name, primary_metric, tolerance, rescore
+            client,
+            run_id,
+            model_name,
+            primary_metric,
+            tolerance,
+            rescore,
+            log_loss_tolerance,
         )
 
 
@@ -230,14 +280,16 @@ def _register_and_gate(
     primary_metric: str,
     tolerance: float,
     rescore: Rescore | None,
+    log_loss_tolerance: float | None,
 ) -> dict[str, Any]:
     key = metric_key(primary_metric)
-    challenger_score = client.get_run(run_id).data.metrics[key]
+    challenger_metrics = client.get_run(run_id).data.metrics
+    challenger_score = challenger_metrics[key]
     champion = _version_with_alias(client, model_name, CHAMPION)
-    champion_score, champion_recorded, comparison = (
+    champion_score, champion_recorded, comparison, champion_others = (
         _champion_score(client, champion.run_id, key, rescore)
         if champion
-        else (None, None, "no champion yet")
+        else (None, None, "no champion yet", {})
     )
     version = mlflow.register_model(
         f"models:/{_logged_model_id(client, run_id)}", model_name
@@ -246,8 +298,14 @@ def _register_and_gate(
     promote, reason = decide(
         challenger_score, champion_score, tolerance, primary_metric
     )
+    challenger_log_loss = challenger_metrics.get(metric_key(LOG_LOSS))
+    champion_log_loss = champion_others.get(LOG_LOSS)
     if champion:
-        reason = f"{reason}; {comparison}"
+        calibrated, why = decide_log_loss(
+            challenger_log_loss, champion_log_loss, log_loss_tolerance
+        )
+        promote = promote and calibrated
+        reason = "; ".join(part for part in (reason, why, comparison) if part)
     decision = {
         "time": datetime.now(UTC).isoformat(timespec="seconds"),
         "model_name": model_name,
@@ -260,6 +318,9 @@ def _register_and_gate(
         "champion_score": champion_score,
         "champion_recorded_score": champion_recorded,
         "comparison": comparison,
+        "log_loss_tolerance": log_loss_tolerance,
+        "challenger_log_loss": challenger_log_loss,
+        "champion_log_loss": champion_log_loss,
         "promoted": promote,
         "reason": reason,
     }

@@ -176,7 +176,12 @@ def test_model_part(processed, messy_file, tmp_path, fitted_model):
     with KedroSession.create(project_path=processed, env="test") as session:
         catalog = session.load_context().catalog
         catalog.save("model_selected", fitted_model)
+        catalog.save(
+            "model_set_calibration",
+            {"level": 0.9, "contiguous": True, "thresholds": [0.8] * 4},
+        )
     model_file = processed / "data/06_models/model_selected.pkl"
+    calibration_file = processed / "data/06_models/set_calibration.json"
     metrics = {
         "model": "test",
         "cv": {"accuracy": 0.5, "f1_macro": 0.48},
@@ -195,11 +200,14 @@ def test_model_part(processed, messy_file, tmp_path, fitted_model):
         )
     finally:
         model_file.unlink()  # the monitor script below runs without a model
+        calibration_file.unlink()
     report = json.loads((processed / REPORTING / "model_drift_report.json").read_text())
     assert report["status"] == "drift" and report["retrain_recommended"]
     assert report["input"]["status"] == "drift"
     assert report["prediction"]["column"] == "prediction"
     assert report["performance"]["status"] == "assessed"
+    sets = json.loads((processed / REPORTING / "set_size_drift.json").read_text())
+    assert sets["current_mean_set_size"] is not None
     run = latest_mlflow_run()
     assert run.data.metrics["drift_model.status_code"] == 2
     assert "drift_model.accuracy" in run.data.metrics

@@ -59,7 +59,14 @@ def test_training_logs_every_candidate_and_the_selected_model(two_training_runs)
     assert metrics["cv.baseline.quadratic_weighted_kappa_mean"] == 0
     assert metrics["selected.cv_quadratic_weighted_kappa"] > 0.5
     assert "selected.holdout_f1_macro" in metrics
+    for name in ("cv_log_loss", "cv_brier", "cv_ece", "cv_set_size"):
+        assert f"selected.{name}" in metrics, name
+    assert 0.8 <= metrics["selected.cv_set_coverage"] <= 1.0
     assert metrics["data_quality.rows_kept"] == 628
+    # typed parameters are logged flattened, as kedro-mlflow logs plain dicts
+    params = runs[0].data.params
+    assert params["modelling.cv.n_splits"] == "3"
+    assert params["modelling.conformal.level"] == "0.9"
     artifacts = {
         a.path for a in mlflow.MlflowClient().list_artifacts(runs[0].info.run_id)
     }
@@ -67,6 +74,9 @@ def test_training_logs_every_candidate_and_the_selected_model(two_training_runs)
         "model_comparison.html",
         "confusion_matrix.png",
         "feature_importance.csv",
+        "model_card.md",
+        "prediction_sets.json",
+        "holdout_explanations.csv",
     } <= artifacts
     assert (project / "data/06_models/model_selected.pkl").exists()
 
@@ -93,6 +103,8 @@ def test_first_run_becomes_champion_second_is_gated(two_training_runs):
         == second["champion_score"]
         == second["champion_recorded_score"]
     )
+    assert second["challenger_log_loss"] == second["champion_log_loss"]
+    assert "log_loss" in second["reason"]
     assert second["promoted"]  # not worse, so it takes over
     tags = mlflow.MlflowClient().get_run(runs[1].info.run_id).data.tags
     assert tags["promotion.decision"] == "promoted"
@@ -137,6 +149,7 @@ def test_champion_loads_in_a_fresh_process_and_matches_the_pipeline_model(
         "proba_Good",
         "proba_Vg",
         "proba_Excellent",
+        "prediction_set",
     ]
     assert served["prediction"] == list(in_pipeline)
 

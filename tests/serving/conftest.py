@@ -29,8 +29,8 @@ import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
-from student_performance.models.candidates import build_candidate
-from student_performance.models.estimators import OrderedClassifier
+from student_performance.core.conformal import fit_prediction_sets
+from student_performance.core.selection import fit_configuration
 from student_performance.serving.app import create_app
 from student_performance.serving.bundle import ModelBundle, load_bundle
 from student_performance.serving.config import ServingSettings, load_settings
@@ -109,17 +109,26 @@ def serving_settings() -> ServingSettings:
 @pytest.fixture(scope="session")
 def champion_bundle(primary_table, dataset_schema) -> ModelBundle:
     """A bundle as ``load_bundle`` builds it, around a tiny model fitted here in well
-    under a second (logistic regression on the real schema, one-hot): the in-process
-    tests need a model with the champion's interface, not a training run."""
-    estimator = build_candidate(
-        "logistic_regression", {"C": 1.0}, dataset_schema, seed=0, ordinal_as="onehot"
+    under a second (logistic regression on the real schema, one-hot) with its
+    prediction sets' calibration (90 %): the in-process tests need a model with the
+    champion's interface, not a training run."""
+    configuration = {
+        "estimator": "logistic_regression",
+        "ordinal_as": "onehot",
+        "params": {"C": 1.0},
+        "decision": {"rule": "argmax", "cost": "absolute"},
+    }
+    model = fit_configuration(primary_table, configuration, dataset_schema, seed=0)
+    sets = fit_prediction_sets(
+        primary_table,
+        dataset_schema,
+        configuration,
+        {"level": 0.9, "inner_splits": 3},
+        seed=0,
     )
-    target = dataset_schema.target
-    model = OrderedClassifier(estimator, target.classes).fit(
-        primary_table[dataset_schema.feature_names],
-        primary_table[target.name].astype(object),
+    predictor = Predictor(
+        model, dataset_schema.model_dump(mode="json"), set_calibration=sets
     )
-    predictor = Predictor(model, dataset_schema.model_dump(mode="json"))
     return ModelBundle(
         name=TINY_MODEL_NAME,
         version="1",

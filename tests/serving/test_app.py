@@ -55,6 +55,7 @@ def _as_frame(answers: list[dict], classes: list[str]) -> pd.DataFrame:
         {
             "prediction": [a["prediction"] for a in answers],
             **{f"proba_{c}": [a["probabilities"][c] for a in answers] for c in classes},
+            "prediction_set": ["|".join(a["prediction_set"]) for a in answers],
         }
     )
 
@@ -89,6 +90,28 @@ def test_predict_answers_class_probabilities_model_and_request_id(
     assert response.headers["X-Model-Version"] == champion_bundle.version
     assert response.headers["X-Request-Id"] == answer["request_id"]
     assert len(answer["request_id"]) == 32
+    # the set: classes in order, holding the predicted class, at the conf level
+    assert answer["prediction"] in answer["prediction_set"]
+    assert answer["prediction_set"] == [
+        c for c in classes if c in answer["prediction_set"]
+    ]
+    assert answer["prediction_set_level"] == 0.9
+
+
+def test_explain_gives_every_features_contribution_largest_first(
+    make_client, champion_bundle
+):
+    client = make_client()
+    plain = client.post("/predict", json=RECORD).json()
+    explained = client.post("/predict?explain=true", json=RECORD).json()
+
+    assert "explanation" not in plain
+    assert explained["prediction"] == plain["prediction"]
+    contributions = explained["explanation"]["contributions"]
+    assert set(contributions) == set(champion_bundle.predictor.dataset.feature_names)
+    sizes = [abs(v) for v in contributions.values()]
+    assert sizes == sorted(sizes, reverse=True)
+    assert explained["explanation"]["units"]
 
 
 def test_messy_spellings_answer_as_their_canonical_values(make_client):
@@ -317,10 +340,27 @@ def test_model_info_has_registry_run_metrics_and_schema(make_client, champion_bu
     assert info["alias"] == "champion"
     assert info["run_id"] == champion_bundle.run_id
     assert "selected.cv_accuracy" in info["training"]["metrics"]
+    assert "most probable" in info["decision_rule"]
+    assert info["prediction_sets"]["level"] == 0.9
     assert info["training"]["end_time"] >= info["training"]["start_time"]
     features = {f["name"]: f for f in info["schema"]["features"]}
     assert features["time"]["allowed"][0] == "ONE"
     assert info["limits"]["max_batch_records"] == 1000
+
+
+@pytest.mark.slow
+def test_registered_model_info_has_the_card_and_the_set_metrics(
+    make_client, registered_bundle
+):
+    """A real training run's champion: its calibration and set figures, and the
+    run's model card."""
+    info = make_client(loader=lambda: registered_bundle).get("/model/info").json()
+
+    for name in ("cv_ece", "cv_log_loss", "cv_set_coverage", "cv_set_size"):
+        assert f"selected.{name}" in info["training"]["metrics"]
+    assert info["prediction_sets"]["level"] == 0.9
+    assert info["model_card"].startswith("# Model card: ")
+    assert "## Prediction sets" in info["model_card"]
 
 
 def test_metrics_count_requests_predictions_and_name_the_model(
@@ -349,6 +389,7 @@ def test_metrics_count_requests_predictions_and_name_the_model(
     )
     assert predicted == 3
     assert f'version="{version}"' in body and "serving_model_info{" in body
+    assert f'prediction_set_size_count{{model_version="{version}"}} 3.0' in body
 
 
 def test_page_is_served_with_its_script(make_client):
@@ -452,6 +493,7 @@ def test_every_prediction_is_logged_with_raw_and_cleaned_inputs(
     assert first["twelve_education"] is None
     assert first["prediction"] == single["prediction"]
     assert json.loads(first["probabilities"]) == single["probabilities"]
+    assert first["prediction_set"] == "|".join(single["prediction_set"])
     assert first["model_version"] == champion_bundle.version
     assert first["latency_ms"] > 0
     assert list(log["endpoint"]) == ["predict", "batch", "batch"]

@@ -98,7 +98,8 @@ def test_dashboard_data_moves_with_traffic(make_client, raw_records, champion_bu
         "lost",
         "rejected",
     }
-    assert after["prediction_set_size"] is None  # no prediction sets served yet
+    sets = after["prediction_set_size"]  # every answer held a prediction set
+    assert sets["count"] == 50 and 1 <= sets["mean"] <= 4
     assert after["drift"]["status"] in {"unknown", "ok", "warning", "drift"}
 
 
@@ -170,7 +171,8 @@ def test_dashboard_page_shows_numbers_change(
     reasons = [li.text_content() for li in page.query_selector_all("#drift-reasons li")]
     assert reasons == drift_verdict["reasons"]
     assert "v" in page.text_content("#model-version")
-    assert page.is_hidden("#set-size")  # until prediction sets are served
+    assert page.is_visible("#set-size")  # the champion answers prediction sets
+    assert 1 <= _number(page, "#set-size-mean") <= 4
     updates = int(page.get_attribute("body", "data-updates"))
     page.wait_for_function(  # one more refresh: the rate chart has its second point
         f"Number(document.body.dataset.updates) > {updates}", timeout=15_000
@@ -180,20 +182,13 @@ def test_dashboard_page_shows_numbers_change(
 
 
 def test_dashboard_shows_the_spool_counters_and_set_size_once_exported(make_client):
-    """The spool's counters as /metrics exports them; the set size when present."""
-    from prometheus_client import Histogram  # noqa: PLC0415
-
+    """The spool's counters as /metrics exports them; the set size once observed."""
     client = make_client()
     service = client.app.state.service
-    registry = service.metrics.registry
     assert client.get("/dashboard/data").json()["prediction_set_size"] is None
     log = service.prediction_log
     log.spooled, log.lost, log.rejected = 7, 2, 1
-    sizes = Histogram(
-        "prediction_set_size", "set size", buckets=(1, 2, 3, 4), registry=registry
-    )
-    for size in (1, 2, 2, 3):
-        sizes.observe(size)
+    service.metrics.observe_set_sizes("test", [1, 2, 2, 3])
     data = client.get("/dashboard/data").json()
     assert data["prediction_log"]["spooled"] == 7
     assert data["prediction_log"]["lost"] == 2

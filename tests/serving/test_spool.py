@@ -38,6 +38,7 @@ def _entry(*request_ids: str) -> LogEntry:
         labels=["yes" for _ in request_ids],
         probabilities=[[0.25, 0.75] for _ in request_ids],
         latency_ms=1.0,
+        sets=["no|yes" for _ in request_ids],
     )
 
 
@@ -151,6 +152,13 @@ def test_a_restart_replays_what_the_spool_holds(url, tmp_path):
 
     assert _logged(url) == ["a", "b", "c", "d"]
     assert second.replayed == 3  # noqa: PLR2004
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        sets = connection.execute(
+            text("SELECT prediction_set FROM prediction_log")
+        ).scalars()
+        assert list(sets) == ["no|yes"] * 4  # the spooled rows keep their sets
+    engine.dispose()
 
 
 def test_rows_beyond_the_bound_are_lost_counted_logged_and_exported(
@@ -220,7 +228,9 @@ def test_replaying_rows_the_database_already_committed_writes_them_once(url, tmp
     assert (log.replayed, log.rejected) == (3, 0)  # a, b skipped by ON CONFLICT
 
 
-def test_a_table_of_an_older_version_gets_the_key_and_keeps_its_rows(url, tmp_path):
+def test_a_table_of_an_older_version_gets_the_new_columns_and_keeps_its_rows(
+    url, tmp_path
+):
     engine = create_engine(url)
     with engine.begin() as connection:
         connection.execute(
@@ -248,7 +258,7 @@ def test_a_table_of_an_older_version_gets_the_key_and_keeps_its_rows(url, tmp_pa
     columns = {c["name"] for c in inspect(engine).get_columns("prediction_log")}
     unique = [i for i in inspect(engine).get_indexes("prediction_log") if i["unique"]]
     engine.dispose()
-    assert {"log_key", "Caste"} <= columns
+    assert {"log_key", "prediction_set", "Caste"} <= columns
     assert [i["column_names"] for i in unique] == [["log_key"]]
     assert _logged(url) == ["old", "new"]
 

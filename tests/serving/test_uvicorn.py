@@ -183,6 +183,15 @@ def test_page_form_predicts_and_shows_probabilities(uvicorn_server, offline_page
         {c: 100 * p for c, p in expected["probabilities"].items()}, abs=0.051
     )
     assert f"v{expected['model_version']}" in page.text_content("#answered-by")
+    level = round(100 * expected["prediction_set_level"])
+    assert page.text_content("#prediction-set") == (
+        " or ".join(expected["prediction_set"]) + f", {level} %"
+    )
+    assert "most probable" in page.text_content("#decision-rule")
+    explained = httpx.post(f"{url}/predict?explain=true", json=record).json()
+    top = list(explained["explanation"]["contributions"])[:3]
+    shown_reasons = page.query_selector_all("#reasons-list li")
+    assert [li.get_attribute("data-feature") for li in shown_reasons] == top
     assert page.locator("select").count() == len(record)
     assert not page.blocked and not page.console_errors
 

@@ -11,11 +11,14 @@ from typing import Any
 import pandas as pd
 
 from student_performance.core.cleaning import check_columns, normalise_frame
+from student_performance.core.conformal import apply_set_calibration, set_labels
 from student_performance.models.estimators import OrderedClassifier
 from student_performance.schema import DatasetSchema
 
 PREDICTION = "prediction"
 PROBA_PREFIX = "proba_"
+PREDICTION_SET = "prediction_set"
+SET_SEPARATOR = "|"
 
 
 def prepare_features(
@@ -42,18 +45,32 @@ def prepare_features(
     return normalise_frame(features, dataset)
 
 
-def predict_frame(model: OrderedClassifier, features: pd.DataFrame) -> pd.DataFrame:
-    """Predicted class and one probability per class, for each row.
+def predict_frame(
+    model: OrderedClassifier,
+    features: pd.DataFrame,
+    set_calibration: dict[str, Any] | None = None,
+) -> pd.DataFrame:
+    """Predicted class, one probability per class and the prediction set, per row.
 
     Args:
         model: The fitted model.
         features: Output of ``prepare_features``.
+        set_calibration: The conformal calibration persisted beside the model
+            (``core.conformal.fit_prediction_sets``); ``None``: no set column.
 
     Returns:
-        ``prediction`` then ``proba_<class>`` per class, same index as ``features``.
+        ``prediction``, ``proba_<class>`` per class, then ``prediction_set`` (the
+        set's classes in order, joined by ``|``), same index as ``features``.
     """
     proba = model.predict_proba(features)
     columns = [f"{PROBA_PREFIX}{c}" for c in model.classes_]
     result = pd.DataFrame(proba, columns=columns, index=features.index)
-    result.insert(0, PREDICTION, model.classes_[model.predict_index(features)])
+    predicted = model.predict_index(features)
+    result.insert(0, PREDICTION, model.classes_[predicted])
+    if set_calibration is not None:
+        members = apply_set_calibration(proba, set_calibration, predicted)
+        result[PREDICTION_SET] = [
+            SET_SEPARATOR.join(labels)
+            for labels in set_labels(members, list(model.classes_))
+        ]
     return result

@@ -24,8 +24,66 @@ METRICS = (
     "f1_weighted",
     "quadratic_weighted_kappa",
     "log_loss",
+    "brier",
+    "ece",
 )
-LOWER_IS_BETTER = {"log_loss"}
+LOWER_IS_BETTER = {"log_loss", "brier", "ece"}
+ECE_BINS = 10
+
+
+def brier_score(y_true: np.ndarray, proba: np.ndarray) -> float:
+    """Multi-class Brier score: mean over rows of ``sum_k (p_k - [y = k])^2``.
+
+    0 is perfect; always answering the class shares scores ``1 - sum_k share_k^2``.
+    """
+    onehot = np.eye(proba.shape[1])[np.asarray(y_true, dtype=int)]
+    return float(((proba - onehot) ** 2).sum(axis=1).mean())
+
+
+def reliability_sums(
+    y_true: np.ndarray, proba: np.ndarray, n_bins: int = ECE_BINS
+) -> dict[str, list[float]]:
+    """Per top-label confidence bin: rows, summed confidence and correct rows.
+
+    Sums (not means), so that folds can be pooled by adding them up.
+    """
+    confidence = proba.max(axis=1)
+    correct = proba.argmax(axis=1) == np.asarray(y_true, dtype=int)
+    which = np.minimum((confidence * n_bins).astype(int), n_bins - 1)
+    return {
+        "rows": np.bincount(which, minlength=n_bins).astype(float).tolist(),
+        "confidence": np.bincount(which, confidence, n_bins).tolist(),
+        "correct": np.bincount(which, correct.astype(float), n_bins).tolist(),
+    }
+
+
+def reliability_bins(
+    y_true: np.ndarray, proba: np.ndarray, n_bins: int = ECE_BINS
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Top-label reliability: per confidence bin, mean confidence, accuracy and rows.
+
+    The confidence of a row is its largest probability; it is correct when that
+    class is the true class. Bins split [0, 1] into ``n_bins`` equal widths (the top
+    one closed); an empty bin has NaN confidence and accuracy.
+    """
+    confidence = proba.max(axis=1)
+    correct = proba.argmax(axis=1) == np.asarray(y_true, dtype=int)
+    which = np.minimum((confidence * n_bins).astype(int), n_bins - 1)
+    counts = np.bincount(which, minlength=n_bins)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_conf = np.bincount(which, confidence, n_bins) / counts
+        accuracy = np.bincount(which, correct.astype(float), n_bins) / counts
+    return mean_conf, accuracy, counts
+
+
+def expected_calibration_error(
+    y_true: np.ndarray, proba: np.ndarray, n_bins: int = ECE_BINS
+) -> float:
+    """Top-label ECE: ``sum_b n_b / n * |accuracy_b - confidence_b|`` over the bins."""
+    mean_conf, accuracy, counts = reliability_bins(y_true, proba, n_bins)
+    filled = counts > 0
+    gaps = np.abs(accuracy[filled] - mean_conf[filled])
+    return float((counts[filled] * gaps).sum() / counts.sum())
 
 
 def metric_name(name: str) -> str:
@@ -60,6 +118,8 @@ def classification_metrics(
             y_true, y_pred, labels=labels, weights="quadratic"
         ),
         "log_loss": log_loss(y_true, np.clip(proba, 1e-15, 1), labels=labels),
+        "brier": brier_score(y_true, proba),
+        "ece": expected_calibration_error(y_true, proba),
     }
     for average in ("macro", "weighted"):
         p, r, f, _ = precision_recall_fscore_support(

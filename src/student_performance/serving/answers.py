@@ -20,6 +20,15 @@ class RecordPrediction(BaseModel):
     request_id: str
     prediction: str
     probabilities: dict[str, float]
+    prediction_set: list[str] | None = None
+    prediction_set_level: float | None = None
+
+
+class Explanation(BaseModel):
+    """``/predict?explain=true``: each feature's contribution, largest first."""
+
+    units: str
+    contributions: dict[str, float]
 
 
 class PredictionAnswer(RecordPrediction):
@@ -27,6 +36,7 @@ class PredictionAnswer(RecordPrediction):
 
     model_name: str
     model_version: str
+    explanation: Explanation | None = None
 
 
 class BatchAnswer(BaseModel):
@@ -64,6 +74,9 @@ def prediction_body(  # noqa: PLR0913 - the parts of one answer
     probabilities: Sequence[Sequence[float]],
     *,
     batch: bool,
+    sets: Sequence[Sequence[str]] | None = None,
+    set_level: float | None = None,
+    explanation: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The JSON body of a ``PredictionAnswer`` (``batch=False``) or ``BatchAnswer``.
 
@@ -75,6 +88,11 @@ def prediction_body(  # noqa: PLR0913 - the parts of one answer
         labels: The predicted class per record.
         probabilities: Per record, one probability per class.
         batch: Answer as ``/predict/batch`` (a list) or as ``/predict`` (one record).
+        sets: Per record, its prediction set (classes in order); ``None`` when the
+            model has no set calibration (the answer then has no set fields).
+        set_level: The sets' coverage level.
+        explanation: ``/predict?explain=true``'s ``explanation`` (single record only;
+            ``None``: not asked for).
 
     Returns:
         The answer, keys in the order of the answer models.
@@ -89,10 +107,12 @@ def prediction_body(  # noqa: PLR0913 - the parts of one answer
         }
         for record_id, label, row in zip(record_ids, labels, probabilities, strict=True)
     ]
+    if sets is not None:
+        for record, members in zip(records, sets, strict=True):
+            record["prediction_set"] = list(members)
+            record["prediction_set_level"] = set_level
     if batch:
         return head | {"count": len(records), "predictions": records}
     only = records[0]
-    return head | {
-        "prediction": only["prediction"],
-        "probabilities": only["probabilities"],
-    }
+    only.pop("request_id")
+    return head | only | ({} if explanation is None else explanation)

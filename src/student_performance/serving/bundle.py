@@ -22,6 +22,8 @@ logger = logging.getLogger(__name__)
 # The bundled model's persisted inputs (see pipelines/training/pipeline.py).
 MODEL_DATASET = "model_selected"
 SCHEMA_DATASET = "model_dataset_schema"
+MODEL_CARD_ARTIFACT = "model_card.md"
+SETS_DATASET = "model_set_calibration"  # absent from models trained before sets
 RUN_METRIC_PREFIX = "selected."
 
 
@@ -65,6 +67,7 @@ class ModelBundle:
     loaded_at: str
     load_seconds: float
     pyfunc: Any = field(repr=False)
+    model_card: str | None = field(default=None, repr=False)
 
     def info(self) -> dict[str, Any]:
         """What ``/model/info`` shows."""
@@ -78,9 +81,32 @@ class ModelBundle:
             "loaded_at": self.loaded_at,
             "load_seconds": round(self.load_seconds, 3),
             "classes": self.predictor.classes,
+            "decision_rule": self.predictor.decision_rule,
+            "prediction_sets": _set_info(self.predictor.set_calibration),
+            "model_card": self.model_card,
             "fast_path": self.predictor.fast_path,
             "schema": self.records.describe(),
         }
+
+
+def _set_info(calibration: dict[str, Any] | None) -> dict[str, Any] | None:
+    if calibration is None:
+        return None
+    keys = ("level", "mode", "contiguous", "calibration_rows")
+    return {key: calibration.get(key) for key in keys}
+
+
+def _model_card(run_id: str | None) -> str | None:
+    """The training run's Markdown model card, or ``None`` (older runs have none)."""
+    import mlflow  # noqa: PLC0415
+
+    if not run_id:
+        return None
+    try:
+        return mlflow.artifacts.load_text(f"runs:/{run_id}/{MODEL_CARD_ARTIFACT}")
+    except Exception:  # noqa: BLE001 - a missing card never stops serving
+        logger.info("No model card in run %s", run_id)
+        return None
 
 
 def _run_figures(client: Any, run_id: str | None) -> dict[str, Any]:
@@ -138,9 +164,10 @@ def load_bundle(tracking_uri: str, model_name: str, alias: str) -> ModelBundle:
         catalog = pipeline_model.loaded_catalog
         model_selected = catalog.load(MODEL_DATASET)
         schema = catalog.load(SCHEMA_DATASET)
+        sets = catalog.load(SETS_DATASET) if SETS_DATASET in catalog else None
     except Exception as err:  # whatever the cause, the caller keeps its old model
         raise ModelLoadError(f"cannot load {model_uri}: {err}") from err
-    predictor = Predictor(model_selected, schema)
+    predictor = Predictor(model_selected, schema, set_calibration=sets)
     bundle = ModelBundle(
         name=model_name,
         version=str(version.version),
@@ -153,6 +180,7 @@ def load_bundle(tracking_uri: str, model_name: str, alias: str) -> ModelBundle:
         loaded_at=datetime.now(UTC).isoformat(timespec="seconds"),
         load_seconds=time.perf_counter() - start,
         pyfunc=pyfunc,
+        model_card=_model_card(version.run_id),
     )
     logger.info(
         "Loaded %s v%s (%s) in %.1f s, look-up encoding: %s",

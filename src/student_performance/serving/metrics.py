@@ -49,6 +49,7 @@ LATENCY_BUCKETS = (
     1.0,
     2.5,
 )
+SET_SIZE_BUCKETS = (1, 2, 3, 4, 5, 6, 8)  # classes in a set (le: 1 = one class)
 
 
 class _PredictionLogCollector(Collector):
@@ -163,6 +164,13 @@ class ServingMetrics:
             "The model answering requests now",
             registry=self.registry,
         )
+        self.set_sizes = Histogram(
+            "prediction_set_size",
+            "Classes in each answered record's prediction set",
+            ["model_version"],
+            buckets=SET_SIZE_BUCKETS,
+            registry=self.registry,
+        )
         self.reloads = Counter(
             "serving_model_reloads",
             "Admin reloads by outcome",
@@ -196,6 +204,12 @@ class ServingMetrics:
             counts[label] = counts.get(label, 0) + 1
         for label, count in counts.items():
             self.predictions.labels(version, label).inc(count)
+
+    def observe_set_sizes(self, version: str, sizes: list[int]) -> None:
+        """Record each answered record's prediction-set size."""
+        histogram = self.set_sizes.labels(version)
+        for size in sizes:
+            histogram.observe(size)
 
     def render(self) -> bytes:
         """The Prometheus text exposition."""

@@ -81,7 +81,11 @@ FIXED_COLUMNS = (
     "probabilities",
     "latency_ms",
     "log_key",
+    "prediction_set",
 )
+# Columns added after the first release: added to an older table at start-up, with
+# their SQL type there (the features are TEXT).
+_ADDED_COLUMNS = {"log_key": "VARCHAR(32)", "prediction_set": "TEXT"}
 _STOP = object()
 _LOSS_WARNING_EVERY_S = 10  # at most one loss warning in this time (the first always)
 # errors about the rows themselves, not the database's availability
@@ -128,6 +132,8 @@ class LogEntry:
         labels: Predicted class per record.
         probabilities: Rows x classes.
         latency_ms: The request's time until its answer was ready.
+        sets: Each record's prediction set (classes in order, joined by ``|``), or
+            ``None`` when the model has no set calibration.
     """
 
     logged_at: datetime
@@ -143,16 +149,19 @@ class LogEntry:
     labels: list[str]
     probabilities: list[list[float]]
     latency_ms: float
+    sets: list[str] | None = None
 
     def rows(self) -> list[dict[str, Any]]:
         """One table row per record."""
         rows = []
-        for request_id, payload, values, label, probabilities in zip(
+        sets = self.sets or [None] * len(self.labels)
+        for request_id, payload, values, label, probabilities, members in zip(
             self.request_ids,
             self.payloads,
             self.values,
             self.labels,
             self.probabilities,
+            sets,
             strict=True,
         ):
             received = {self.keys[k]: v for k, v in payload.items()}
@@ -176,6 +185,7 @@ class LogEntry:
                         zip(self.classes, probabilities, strict=True)
                     ),
                     "latency_ms": self.latency_ms,
+                    "prediction_set": members,
                 }
             )
         return rows
@@ -222,6 +232,7 @@ def log_table(name: str, features: Iterable[str], metadata: MetaData) -> Table:
         # nullable only for rows of tables made before the column existed
         Column("log_key", String(32), nullable=True),
         Index(f"ux_{name}_log_key", "log_key", unique=True),
+        Column("prediction_set", Text, nullable=True),
     )
 
 
@@ -366,10 +377,12 @@ class PredictionLog:
             existing = {
                 c["name"] for c in inspect(connection).get_columns(self.table.name)
             }
-            missing = [c for c in (*self.features, "log_key") if c not in existing]
+            missing = [
+                c for c in (*self.features, *_ADDED_COLUMNS) if c not in existing
+            ]
             preparer = connection.dialect.identifier_preparer
             for column in missing:
-                kind = "VARCHAR(32)" if column == "log_key" else "TEXT"
+                kind = _ADDED_COLUMNS.get(column, "TEXT")
                 connection.execute(
                     text(
                         f"ALTER TABLE {preparer.format_table(self.table)} "

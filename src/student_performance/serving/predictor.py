@@ -31,6 +31,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from student_performance.core.conformal import apply_set_calibration, set_labels
+from student_performance.core.explain import (
+    EXPLANATION_UNITS,
+    explanation_kind,
+    feature_contributions,
+    top_contributions,
+)
 from student_performance.core.inference import (
     PREDICTION,
     PROBA_PREFIX,
@@ -215,6 +222,8 @@ class Predictor:
         model_selected: The fitted model of the bundled MLflow model.
         model_dataset_schema: The schema it was trained with (as persisted).
         fast: Try the look-up encoding (see the module docstring).
+        set_calibration: The prediction sets' conformal calibration bundled with the
+            model (``None`` for a model trained before sets: no sets).
     """
 
     def __init__(
@@ -222,17 +231,89 @@ class Predictor:
         model_selected: Any,
         model_dataset_schema: dict[str, Any],
         fast: bool = True,
+        set_calibration: dict[str, Any] | None = None,
     ) -> None:
         self.model = model_selected
+        self.set_calibration = set_calibration
         self.schema_data = model_dataset_schema
         self.dataset = DatasetSchema.model_validate(model_dataset_schema)
         self.classes = [str(c) for c in model_selected.classes_]
         self._compiled = _compile(model_selected, self.dataset) if fast else None
+        # The reference student of linear explanations: every feature missing, i.e.
+        # imputed to its most common training value.
+        self._baseline = (
+            None
+            if self._compiled is None
+            else self._compiled.estimator_.encoder.transform(
+                np.full((1, len(self.dataset.features)), -1, dtype=np.intp)
+            )
+        )
         if fast and self._compiled is None:
             logger.warning(
                 "Look-up encoding not applicable to this model: serving through the "
                 "inference nodes (slower, same answers)"
             )
+
+    @property
+    def explanation_units(self) -> str | None:
+        """What the contributions measure, or ``None`` when answers are not explained
+        (an estimator without cheap exact contributions, or no look-up path)."""
+        if self._compiled is None:
+            return None
+        kind = explanation_kind(self._compiled.estimator_.final)
+        return None if kind is None else EXPLANATION_UNITS[kind]
+
+    def explain_codes(
+        self, codes: np.ndarray, labels: list[str]
+    ) -> list[dict[str, float]] | None:
+        """Each row's per-feature contributions, largest first (``core.explain``).
+
+        Args:
+            codes: Rows of codes, as for ``predict_codes``.
+            labels: The predicted class of each row.
+
+        Returns:
+            Feature to contribution per row, or ``None`` when not available.
+        """
+        if self.explanation_units is None:
+            return None
+        encoded = self._compiled.estimator_
+        codes = np.asarray(codes, dtype=np.intp).reshape(len(labels), -1)
+        predicted = np.array([self.classes.index(label) for label in labels])
+        contributions = feature_contributions(
+            encoded.final,
+            encoded.encoder.transform(codes),
+            self._baseline,
+            encoded.encoder.columns,
+            predicted,
+        )
+        names = self.dataset.feature_names
+        return [top_contributions(row, names) for row in contributions]
+
+    @property
+    def decision_rule(self) -> str:
+        """How the class follows from the probabilities, in one sentence."""
+        describe = getattr(self.model, "decision_rule", None)
+        return describe or "the class is the estimator's own prediction"
+
+    @property
+    def set_level(self) -> float | None:
+        """The prediction sets' coverage level, or ``None`` without sets."""
+        calibration = self.set_calibration
+        return None if calibration is None else float(calibration["level"])
+
+    def prediction_sets(
+        self, proba: np.ndarray, labels: list[str]
+    ) -> list[list[str]] | None:
+        """Each row's prediction set (classes in order, holding the row's predicted
+        class), or ``None`` without sets."""
+        if self.set_calibration is None:
+            return None
+        predicted = np.array([self.classes.index(label) for label in labels])
+        members = apply_set_calibration(
+            np.asarray(proba), self.set_calibration, predicted
+        )
+        return set_labels(members, self.classes)
 
     @property
     def fast_path(self) -> bool:
@@ -250,7 +331,12 @@ class Predictor:
         """
         model = self._compiled
         proba = model.predict_proba(codes)
-        labels = model.classes_[model.predict_index(codes)]
+        # The decision rule on the probabilities just computed (not a second pass);
+        # the same function predict_index applies, so the same classes.
+        index = model.index_from_proba(proba)
+        if index is None:
+            index = model.predict_index(codes)
+        labels = model.classes_[index]
         return [str(label) for label in labels], proba
 
     def predict_values(

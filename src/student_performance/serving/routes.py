@@ -57,7 +57,7 @@ def _request_id(request: Request) -> str:
 
 def _predict(
     bundle: ModelBundle, payloads: list[Any], batch: bool
-) -> tuple[list[tuple], list[str], Any]:
+) -> tuple[list[tuple], list[str], Any, list[list[int]]]:
     records = bundle.records
     rows, codes = [], []
     for record in validate_records(payloads, records, batch):
@@ -65,7 +65,7 @@ def _predict(
         rows.append(values)
         codes.append(record_codes)
     labels, proba = bundle.predictor.predict_values(rows, codes)
-    return rows, labels, proba
+    return rows, labels, proba, codes
 
 
 def _log_entry(  # noqa: PLR0913 - the parts of one answered request
@@ -75,6 +75,7 @@ def _log_entry(  # noqa: PLR0913 - the parts of one answered request
     labels: list[str],
     probabilities: list[list[float]],
     latency_ms: float,
+    sets: list[list[str]] | None = None,
 ) -> LogEntry:
     request_ids, payloads, values = received
     return LogEntry(
@@ -91,6 +92,7 @@ def _log_entry(  # noqa: PLR0913 - the parts of one answered request
         labels=labels,
         probabilities=probabilities,
         latency_ms=latency_ms,
+        sets=None if sets is None else ["|".join(members) for members in sets],
     )
 
 
@@ -101,6 +103,8 @@ async def answer_predictions(
 
     Reads and validates the body, predicts with this request's bundle, counts and logs
     the predictions, and answers (a 422 naming every problem when the body is invalid).
+    The answer holds each record's prediction set when the model has a set calibration,
+    and (``/predict?explain=true``) the record's feature contributions.
     """
     start = time.perf_counter()
     bundle = state.bundle  # this request's model, whatever a reload does
@@ -112,13 +116,17 @@ async def answer_predictions(
             if batch
             else [payload]
         )
-        rows, labels, proba = _predict(bundle, payloads, batch)
+        rows, labels, proba, codes = _predict(bundle, payloads, batch)
     except InvalidRequestError as err:
         return error_response(422, err.detail, {"X-Request-Id": request_id})
+    predictor = bundle.predictor
+    sets = predictor.prediction_sets(proba, labels)
     latency_ms = (time.perf_counter() - start) * 1000
     ids = [f"{request_id}-{i}" for i in range(len(payloads))] if batch else [request_id]
     probabilities = proba.tolist()
     state.metrics.count_predictions(bundle.version, labels)
+    if sets is not None:
+        state.metrics.observe_set_sizes(bundle.version, [len(s) for s in sets])
     state.prediction_log.submit(
         _log_entry(
             bundle,
@@ -127,20 +135,43 @@ async def answer_predictions(
             labels,
             probabilities,
             latency_ms,
+            sets,
         )
     )
     body = prediction_body(
         request_id,
         (bundle.name, bundle.version),
-        bundle.predictor.classes,
+        predictor.classes,
         ids,
         labels,
         probabilities,
         batch=batch,
+        sets=sets,
+        set_level=predictor.set_level,
+        explanation=None if batch else _explanation(request, bundle, codes, labels),
     )
     return FastJSONResponse(
         body, headers={"X-Request-Id": request_id, "X-Model-Version": bundle.version}
     )
+
+
+def _explanation(
+    request: Request, bundle: ModelBundle, codes: list[list[int]], labels: list[str]
+) -> dict[str, Any] | None:
+    """``explanation`` for ``?explain=true`` (``None`` inside when the model has none;
+    ``None`` when not asked for)."""
+    if request.query_params.get("explain", "").lower() not in {"true", "1", "yes"}:
+        return None
+    predictor = bundle.predictor
+    rows = predictor.explain_codes(codes, labels)
+    if rows is None:
+        return {"explanation": None}
+    return {
+        "explanation": {
+            "units": predictor.explanation_units,
+            "contributions": rows[0],
+        }
+    }
 
 
 def _record_openapi(bundle: ModelBundle, limit: int) -> tuple[dict, dict]:

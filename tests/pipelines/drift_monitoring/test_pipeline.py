@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from kedro.io import DataCatalog, MemoryDataset
 from kedro.runner import SequentialRunner
 
@@ -57,6 +58,7 @@ def test_model_contract():
     model_part = create_model_drift_pipeline()
     assert model_part.inputs() == {
         "model_selected",
+        "model_set_calibration",
         "prm_students",
         "rpt_selected_model_metrics",
         "rpt_drift_report",
@@ -72,6 +74,8 @@ def test_model_contract():
         "rpt_model_drift_report",
         "rpt_model_drift_metrics",
         "rpt_model_drift_gauges",
+        "rpt_set_size_drift",
+        "rpt_set_size_drift_metrics",
     }
     together = create_pipeline() + model_part
     assert "drift_monitoring.int_current_batch" not in together.inputs()
@@ -132,6 +136,11 @@ def test_run_with_the_model_part(primary_table, dataset_schema, fitted_model):
         dataset_schema,
         "labelled.csv",
         model_selected=fitted_model,
+        model_set_calibration={
+            "level": 0.9,
+            "contiguous": True,
+            "thresholds": [0.8] * 4,
+        },
         rpt_selected_model_metrics={
             "model": "test",
             "cv": {"accuracy": 0.5, "f1_macro": 0.45},
@@ -151,3 +160,10 @@ def test_run_with_the_model_part(primary_table, dataset_schema, fitted_model):
     assert set(report["performance"]["metrics"]) == {"accuracy", "f1_macro"}
     assert report["status"] == "ok" and not report["retrain_recommended"]
     assert "accuracy_relative_drop" in outputs["rpt_model_drift_metrics"].load()
+    sets = outputs["rpt_set_size_drift"].load()
+    assert 1 <= sets["reference_mean_set_size"] <= 4
+    assert sets["current_rows"] == 200
+    assert sets["change"] == pytest.approx(
+        sets["current_mean_set_size"] - sets["reference_mean_set_size"]
+    )
+    assert "set_size_current" in outputs["rpt_set_size_drift_metrics"].load()

@@ -17,7 +17,7 @@ def candidates() -> dict:
         "ordinal_ridge": {
             "estimator": "ordinal_ridge",
             "ordinal_as": "onehot",
-            "grid": {"alpha": [1.0]},
+            "grid": {"alpha": [1.0], "link": ["out_of_fold"]},
         },
         "lightgbm": {
             "estimator": "lightgbm",

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import inspect
+
 from kedro.io import DataCatalog, MemoryDataset
 from kedro.runner import SequentialRunner
 
-from student_performance.pipelines.modelling import create_pipeline
+from student_performance.pipelines.modelling import create_pipeline, nodes
 from student_performance.pipelines.modelling import pipeline as modelling_pipeline
 from student_performance.pipelines.modelling.preflight import PreflightParams
 
@@ -18,6 +20,7 @@ OUTPUTS = {
     "model_selected",
     "model_selected_config",
     "model_dataset_schema",
+    "model_set_calibration",
     "model_cv_folds",
     "rpt_cv_summary",
     "rpt_candidate_metrics",
@@ -29,6 +32,9 @@ OUTPUTS = {
     "rpt_feature_importance",
     "rpt_feature_importance_plot",
     "rpt_model_comparison",
+    "rpt_prediction_sets",
+    "rpt_model_card",
+    "rpt_holdout_explanations",
     "pred_example_predictions",
 }
 
@@ -43,6 +49,8 @@ def test_contract():
         "params:modelling.candidates",
         "params:modelling.cv",
         "params:modelling.selection",
+        "params:modelling.decision",
+        "params:modelling.conformal",
         "params:modelling.seed",
         "params:modelling.explain",
         "params:modelling.input_example_rows",
@@ -54,6 +62,7 @@ def test_contract():
         "mi_raw_rows_example",
         "model_selected",
         "model_dataset_schema",
+        "model_set_calibration",
     }
     assert inference.outputs() == {"pred_example_predictions"}
 
@@ -77,6 +86,12 @@ def test_sliced_run_to_the_selected_model(
             "params:modelling.candidates": MemoryDataset(candidates),
             "params:modelling.cv": MemoryDataset(cv),
             "params:modelling.selection": MemoryDataset({"primary_metric": "accuracy"}),
+            "params:modelling.conformal": MemoryDataset(
+                {"level": 0.9, "inner_splits": 3}
+            ),
+            "params:modelling.decision": MemoryDataset(
+                {"rule": "argmax", "cost": "absolute"}
+            ),
             "params:modelling.seed": MemoryDataset(0),
             "params:modelling.input_example_rows": MemoryDataset(4),
             "params:modelling.preflight": MemoryDataset(PreflightParams(min_rows=20)),
@@ -106,3 +121,8 @@ def test_inference_nodes_keep_the_import_path_registered_models_pickle():
         (module, "prepare_inference_features"),
         (module, "predict_performance"),
     }
+    # their pickled predict_performance node has two inputs (no set calibration)
+    calibration = inspect.signature(nodes.predict_performance).parameters[
+        "model_set_calibration"
+    ]
+    assert calibration.default is None

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from student_performance.core.conformal import apply_set_calibration
 from student_performance.drift.batch import clean_batch
 from student_performance.drift.detect import compare_profiles, profile_frame
 from student_performance.drift.html import render_html
@@ -331,3 +332,55 @@ def _model_metrics(report: dict[str, Any]) -> dict[str, Any]:
         metrics[name] = _metric(result["current"])
         metrics[f"{name}_relative_drop"] = _metric(result["relative_drop"])
     return metrics
+
+
+def compare_prediction_set_sizes(
+    model_selected: Any,
+    model_set_calibration: dict[str, Any],
+    prm_students: pd.DataFrame,
+    int_current_batch: pd.DataFrame,
+    dataset: DatasetSchema,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The model's uncertainty on the batch: its mean prediction-set size vs reference.
+
+    Larger sets on a batch than on the training rows mean the model is less sure about
+    these students (new kinds of rows, or drifted ones), before any label arrives.
+
+    Args:
+        model_selected: The fitted model (``predict_proba`` on the feature columns).
+        model_set_calibration: Its prediction sets' conformal calibration.
+        prm_students: The reference rows.
+        int_current_batch: The typed batch (may be empty).
+        dataset: The schema.
+
+    Returns:
+        The report (level, mean set size of the reference and of the batch, their
+        difference, rows) and the same figures as MLflow metrics.
+    """
+    sizes = {}
+    for name, frame in (("reference", prm_students), ("current", int_current_batch)):
+        if len(frame) == 0:
+            sizes[name] = None
+            continue
+        proba = model_selected.predict_proba(frame[dataset.feature_names])
+        members = apply_set_calibration(proba, model_set_calibration)
+        sizes[name] = float(members.sum(axis=1).mean())
+    change = None if sizes["current"] is None else sizes["current"] - sizes["reference"]
+    report = {
+        "level": model_set_calibration["level"],
+        "reference_mean_set_size": sizes["reference"],
+        "current_mean_set_size": sizes["current"],
+        "change": change,
+        "reference_rows": len(prm_students),
+        "current_rows": len(int_current_batch),
+    }
+    metrics = {
+        key: _metric(value)
+        for key, value in (
+            ("set_size_reference", sizes["reference"]),
+            ("set_size_current", sizes["current"]),
+        )
+        if value is not None
+    }
+    logger.info("Mean prediction-set size: reference %s, batch %s", *sizes.values())
+    return report, metrics

@@ -12,6 +12,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from student_performance.core.selection import pooled_reliability
+
 
 def confusion_figure(truth: np.ndarray, predicted: np.ndarray, classes: list[str]):
     """The selected model's confusion matrix on the holdout (matplotlib, no pyplot)."""
@@ -53,36 +55,46 @@ def importance_figure(table: pd.DataFrame, scoring: str):
 
 
 _HEADLINE = ("accuracy", "balanced_accuracy", "f1_macro", "quadratic_weighted_kappa")
-_TABLE_METRICS = (*_HEADLINE, "log_loss")
+_TABLE_METRICS = (*_HEADLINE, "log_loss", "brier", "ece")
 
 
 def build_comparison_report(
-    rpt_cv_summary: pd.DataFrame, rpt_selected_model_metrics: dict[str, Any]
+    rpt_cv_summary: pd.DataFrame,
+    rpt_selected_model_metrics: dict[str, Any],
+    model_cv_folds: pd.DataFrame,
 ):
     """A self-contained plotly figure comparing every candidate with the baseline.
 
     Args:
         rpt_cv_summary: One row per candidate (mean and std of every metric).
         rpt_selected_model_metrics: Output of ``report_selected_model``.
+        model_cv_folds: Output of ``evaluate_candidates`` (its reliability sums feed
+            the reliability diagram).
 
     Returns:
         A plotly ``Figure``: CV means with std error bars for the headline metrics,
-        the selected model's holdout score as a bar of its own, and a table of the
-        figures (mean ± std) with each candidate's parameters.
+        the selected model's holdout score as a bar of its own, a table of the
+        figures (mean ± std, log loss, Brier and ECE included) with each candidate's
+        parameters, and a top-label reliability diagram per candidate.
     """
     from plotly.subplots import make_subplots  # noqa: PLC0415
 
     selected = rpt_selected_model_metrics["model"]
     figure = make_subplots(
-        rows=2,
+        rows=3,
         cols=1,
-        specs=[[{"type": "xy"}], [{"type": "table"}]],
-        row_heights=[0.5, 0.5],
-        vertical_spacing=0.08,
+        specs=[[{"type": "xy"}], [{"type": "table"}], [{"type": "xy"}]],
+        row_heights=[0.34, 0.36, 0.30],
+        vertical_spacing=0.06,
         subplot_titles=(
             "Repeated CV on the development part (mean ± std over the folds)",
             "Every candidate, best configuration (repeated CV, mean ± std)",
+            "Reliability: accuracy of the most probable class against its "
+            "probability (10 bins, pooled over the CV folds; the diagonal is perfect)",
         ),
+    )
+    _add_reliability(
+        figure, pooled_reliability(model_cv_folds, rpt_cv_summary), selected
     )
     for _, row in rpt_cv_summary.iterrows():
         figure.add_bar(
@@ -137,8 +149,36 @@ def build_comparison_report(
         title=f"Model comparison: selected {selected} by "
         f"{rpt_selected_model_metrics['primary_metric']} (the baseline predicts class priors)",
         barmode="group",
-        height=1100,
+        height=1600,
         template="plotly_white",
         legend={"orientation": "h", "y": 1.02, "yanchor": "bottom"},
     )
     return figure
+
+
+def _add_reliability(
+    figure: Any, reliability: dict[str, dict[str, list[float]]], selected: str
+) -> None:
+    figure.add_scatter(
+        x=[0, 1],
+        y=[0, 1],
+        mode="lines",
+        line={"color": "#9e9e9e", "dash": "dot"},
+        name="perfectly calibrated",
+        row=3,
+        col=1,
+    )
+    for candidate, bins in reliability.items():
+        keep = [i for i, n in enumerate(bins["rows"]) if n > 0]
+        figure.add_scatter(
+            x=[bins["confidence"][i] for i in keep],
+            y=[bins["accuracy"][i] for i in keep],
+            mode="lines+markers",
+            name=f"{candidate} (reliability)",
+            line={"width": 3 if candidate == selected else 1.5},
+            text=[f"{int(bins['rows'][i])} rows" for i in keep],
+            row=3,
+            col=1,
+        )
+    figure.update_xaxes(title_text="probability of the most probable class", row=3)
+    figure.update_yaxes(title_text="share correct", range=[0, 1], row=3)

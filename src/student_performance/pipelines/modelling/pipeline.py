@@ -7,14 +7,17 @@ Contract (names outside the ``modelling`` namespace):
         it), ``model_selected`` (06_models, pickled ``OrderedClassifier``),
         ``model_selected_config`` (06_models, its configuration: the registry gate
         re-scores it), ``model_dataset_schema`` (06_models, the schema it was trained
-        with), ``mi_development`` / ``mi_holdout``, ``mi_raw_rows_example`` (the
-        bundled model's input example), ``feat_inference_features`` (the example's
-        features, in memory), ``model_cv_folds``, ``rpt_cv_summary``,
-        ``rpt_candidate_metrics``, ``rpt_selected_model_metrics``,
-        ``rpt_selected_metrics``, ``rpt_holdout_metrics``,
-        ``rpt_classification_report``, ``rpt_confusion_matrix``,
-        ``rpt_feature_importance``, ``rpt_feature_importance_plot``,
-        ``rpt_model_comparison``, ``pred_example_predictions``
+        with), ``model_set_calibration`` (06_models, the prediction sets' conformal
+        thresholds), ``rpt_prediction_sets`` (their coverage on repeated CV),
+        ``mi_development`` / ``mi_holdout``, ``mi_raw_rows_example`` (the bundled
+        model's input example), ``feat_inference_features`` (the example's features,
+        in memory), ``model_cv_folds``, ``rpt_cv_summary``, ``rpt_candidate_metrics``,
+        ``rpt_selected_model_metrics``, ``rpt_selected_metrics``,
+        ``rpt_holdout_metrics``, ``rpt_classification_report``,
+        ``rpt_confusion_matrix``, ``rpt_feature_importance``,
+        ``rpt_feature_importance_plot``, ``rpt_model_comparison``, ``rpt_model_card``,
+        ``rpt_holdout_explanations`` (each holdout row's feature contributions),
+        ``pred_example_predictions``
 
 Nodes tagged ``training`` fit and evaluate, after ``check_trainable`` (the pre-flight:
 enough rows and classes for the split and CV, else one clear error); nodes tagged
@@ -29,8 +32,12 @@ from kedro.pipeline import Node, Pipeline
 from ._figures import build_comparison_report
 from .nodes import (
     build_input_example,
+    build_model_card,
+    calibrate_prediction_sets,
     evaluate_candidates,
     evaluate_holdout,
+    evaluate_set_coverage,
+    explain_holdout_rows,
     explain_model,
     fit_selected_model,
     freeze_dataset_schema,
@@ -52,6 +59,8 @@ _BOUNDARY_OUTPUTS = {
     "model_selected",
     "model_selected_config",
     "model_dataset_schema",
+    "model_set_calibration",
+    "rpt_prediction_sets",
     "feat_inference_features",
     "rpt_holdout_metrics",
     "model_cv_folds",
@@ -64,6 +73,8 @@ _BOUNDARY_OUTPUTS = {
     "rpt_feature_importance",
     "rpt_feature_importance_plot",
     "rpt_model_comparison",
+    "rpt_model_card",
+    "rpt_holdout_explanations",
     "pred_example_predictions",
 }
 
@@ -95,13 +106,19 @@ def _training_nodes() -> list[Node]:
                 "params:dataset",
                 "params:candidates",
                 "params:cv",
+                "params:decision",
             ],
             outputs="model_cv_folds",
             name="evaluate_candidates",
         ),
         Node(
             summarise_candidates,
-            inputs=["model_cv_folds", "params:candidates", "params:selection"],
+            inputs=[
+                "model_cv_folds",
+                "params:candidates",
+                "params:selection",
+                "params:decision",
+            ],
             outputs=[
                 "rpt_cv_summary",
                 "model_selected_config",
@@ -121,6 +138,30 @@ def _training_nodes() -> list[Node]:
             name="fit_selected_model",
         ),
         Node(
+            calibrate_prediction_sets,
+            inputs=[
+                "mi_development",
+                "model_selected_config",
+                "params:dataset",
+                "params:conformal",
+                "params:seed",
+            ],
+            outputs="model_set_calibration",
+            name="calibrate_prediction_sets",
+        ),
+        Node(
+            evaluate_set_coverage,
+            inputs=[
+                "mi_development",
+                "model_selected_config",
+                "params:dataset",
+                "params:cv",
+                "params:conformal",
+            ],
+            outputs="rpt_prediction_sets",
+            name="evaluate_set_coverage",
+        ),
+        Node(
             evaluate_holdout,
             inputs=["model_selected", "mi_holdout", "params:dataset"],
             outputs=[
@@ -132,7 +173,12 @@ def _training_nodes() -> list[Node]:
         ),
         Node(
             report_selected_model,
-            inputs=["model_selected_config", "rpt_holdout_metrics", "rpt_cv_summary"],
+            inputs=[
+                "model_selected_config",
+                "rpt_holdout_metrics",
+                "rpt_cv_summary",
+                "rpt_prediction_sets",
+            ],
             outputs=["rpt_selected_model_metrics", "rpt_selected_metrics"],
             name="report_selected_model",
         ),
@@ -144,9 +190,31 @@ def _training_nodes() -> list[Node]:
         ),
         Node(
             build_comparison_report,
-            inputs=["rpt_cv_summary", "rpt_selected_model_metrics"],
+            inputs=[
+                "rpt_cv_summary",
+                "rpt_selected_model_metrics",
+                "model_cv_folds",
+            ],
             outputs="rpt_model_comparison",
             name="build_comparison_report",
+        ),
+        Node(
+            explain_holdout_rows,
+            inputs=["model_selected", "mi_holdout", "params:dataset"],
+            outputs="rpt_holdout_explanations",
+            name="explain_holdout_rows",
+        ),
+        Node(
+            build_model_card,
+            inputs=[
+                "rpt_selected_model_metrics",
+                "rpt_cv_summary",
+                "mi_development",
+                "mi_holdout",
+                "params:dataset",
+            ],
+            outputs="rpt_model_card",
+            name="build_model_card",
         ),
         Node(
             build_input_example,
@@ -173,7 +241,11 @@ def _inference_nodes() -> list[Node]:
         ),
         Node(
             predict_performance,
-            inputs=["model_selected", "feat_inference_features"],
+            inputs=[
+                "model_selected",
+                "feat_inference_features",
+                "model_set_calibration",
+            ],
             outputs="pred_example_predictions",
             name="predict_performance",
         ),

@@ -74,12 +74,32 @@ function showAnswer(answer, classes) {
     row.appendChild(cell);
     body.appendChild(row);
   }
-  const best = classes.reduce((a, b) => (answer.probabilities[b] > answer.probabilities[a] ? b : a));
-  document.getElementById("rule-note").hidden = best === answer.prediction;
+  showReasons(answer.explanation);
+  const set = answer.prediction_set;
+  document.getElementById("set-line").hidden = !set;
+  if (set) {
+    const level = Math.round(100 * answer.prediction_set_level) + " %";
+    document.getElementById("prediction-set").textContent = set.join(" or ") + ", " + level;
+    document.getElementById("set-level").textContent = level;
+  }
   document.getElementById("answered-by").textContent =
     "Answered by " + answer.model_name + " v" + answer.model_version +
     " - request " + answer.request_id;
   document.getElementById("result").hidden = false;
+}
+
+// The three features that moved this prediction most, with their direction.
+function showReasons(explanation) {
+  const box = document.getElementById("reasons");
+  box.hidden = !explanation;
+  if (!explanation) return;
+  const list = document.getElementById("reasons-list");
+  list.replaceChildren();
+  for (const [name, value] of Object.entries(explanation.contributions).slice(0, 3)) {
+    const sign = value >= 0 ? "+" : "\u2212";
+    list.appendChild(el("li", { "data-feature": name }, name + ": " + sign + Math.abs(value).toFixed(2)));
+  }
+  document.getElementById("reasons-units").textContent = explanation.units;
 }
 
 function describeErrors(detail) {
@@ -97,6 +117,8 @@ async function main() {
     return;
   }
   const features = info.schema.features;
+  document.getElementById("decision-rule").textContent =
+    info.decision_rule || "the estimator's own prediction";
   document.getElementById("model").textContent =
     info.name + " v" + info.version + " (" + info.alias + ") - predicts " +
     info.schema.target.name + ": " + info.classes.join(" < ");
@@ -109,7 +131,7 @@ async function main() {
     event.preventDefault();
     submit.disabled = true;
     try {
-      const response = await fetch("/predict", {
+      const response = await fetch("/predict?explain=true", {
         method: "POST",
         headers: { "Content-Type": "application/json" },
         body: JSON.stringify(readRecord(features)),

@@ -1,0 +1,294 @@
+"""Prediction sets by cross-conformal calibration: "Good or Vg, 90 %".
+
+A set holds every class whose probability reaches ``1 - q``, where ``q`` is the
+conformal quantile of the non-conformity scores ``1 - p(true class)`` measured on rows
+the model was not fitted on: out-of-fold probabilities of an inner K-fold over the
+training data (cross-conformal). At level ``1 - alpha`` the set then holds the true
+class for at least about ``1 - alpha`` of new rows drawn like the training rows.
+
+* ``marginal``: one ``q`` for all rows; ``class_conditional`` (Mondrian): one ``q`` per
+  true class, so each class is covered at the level, at the price of larger sets.
+* ``contiguous``: the target is ordinal, so a set is widened to the run of classes
+  between its lowest and highest member ("Good - Vg", never "Average or Vg").
+* A set is never empty: the most probable class is always in it.
+
+Written with numpy rather than a library: ``crepes`` and MAPIE both work on a fitted
+scikit-learn classifier's ``predict_proba`` with a held-out calibration split, the
+cross-conformal variant over inner folds of a wrapped estimator is a few lines here,
+and the fitted result is a small JSON document the served model carries (no pickled
+third-party object at an import path that could move).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from joblib import Parallel, delayed
+from sklearn.base import clone
+from sklearn.model_selection import StratifiedKFold
+
+from student_performance.core.params import ConformalParams, CVParams
+from student_performance.core.selection import (
+    build_model,
+    cv_folds,
+    features_and_target,
+)
+from student_performance.schema import DatasetSchema
+
+logger = logging.getLogger(__name__)
+
+
+def conformal_quantile(scores: np.ndarray, level: float) -> float:
+    """The ``ceil((n + 1) * level) / n`` empirical quantile of the scores.
+
+    Returns 1.0 (every class qualifies) when there are too few scores for the level.
+    """
+    n = len(scores)
+    rank = math.ceil((n + 1) * level)
+    if n == 0 or rank > n:
+        return 1.0
+    return float(np.sort(scores)[rank - 1])
+
+
+def fit_set_thresholds(
+    proba: np.ndarray, truth: np.ndarray, level: float, mode: str = "marginal"
+) -> np.ndarray:
+    """One quantile of ``1 - p(true class)`` per class (all equal when marginal).
+
+    Args:
+        proba: Probabilities of rows the model was not fitted on (rows x classes).
+        truth: Their true class indices.
+        level: Target coverage, e.g. 0.9.
+        mode: ``marginal`` or ``class_conditional``.
+
+    Returns:
+        ``q_k`` per class: class ``k`` is in a row's set when ``p_k >= 1 - q_k``.
+    """
+    truth = np.asarray(truth, dtype=int)
+    scores = 1.0 - proba[np.arange(len(truth)), truth]
+    n_classes = proba.shape[1]
+    if mode == "marginal":
+        return np.full(n_classes, conformal_quantile(scores, level))
+    if mode == "class_conditional":
+        return np.array(
+            [conformal_quantile(scores[truth == k], level) for k in range(n_classes)]
+        )
+    raise ValueError(f"mode must be marginal or class_conditional, not {mode!r}")
+
+
+def prediction_sets(
+    proba: np.ndarray,
+    thresholds: np.ndarray,
+    contiguous: bool = True,
+    predicted: np.ndarray | None = None,
+) -> np.ndarray:
+    """Membership (rows x classes, bool) of each row's prediction set.
+
+    Args:
+        proba: Probabilities (rows x classes, classes in order).
+        thresholds: Output of ``fit_set_thresholds``.
+        contiguous: Widen each set to the run between its lowest and highest class.
+        predicted: Each row's predicted class index (the decision rule's); ``None``:
+            the most probable class.
+
+    Returns:
+        ``True`` where the class is in the row's set; every row's set holds its
+        predicted class, so the set never contradicts the answer.
+    """
+    members = proba >= (1.0 - np.asarray(thresholds))[None, :] - 1e-12
+    chosen = proba.argmax(axis=1) if predicted is None else np.asarray(predicted)
+    members[np.arange(len(proba)), chosen] = True
+    if contiguous:
+        positions = np.arange(proba.shape[1])[None, :]
+        low = np.where(members, positions, proba.shape[1]).min(axis=1)
+        high = np.where(members, positions, -1).max(axis=1)
+        members = (positions >= low[:, None]) & (positions <= high[:, None])
+    return members
+
+
+def apply_set_calibration(
+    proba: np.ndarray,
+    calibration: dict[str, Any],
+    predicted: np.ndarray | None = None,
+) -> np.ndarray:
+    """``prediction_sets`` with a persisted calibration (``fit_prediction_sets``)."""
+    return prediction_sets(
+        proba,
+        np.asarray(calibration["thresholds"]),
+        calibration["contiguous"],
+        predicted,
+    )
+
+
+def set_labels(members: np.ndarray, classes: list[str]) -> list[list[str]]:
+    """Each row's set as class names, lowest first."""
+    names = np.asarray(classes, dtype=object)
+    return [list(names[row]) for row in members]
+
+
+def describe_set(labels: list[str], level: float) -> str:
+    """``Good or Vg, 90 %`` (what the page and the card show)."""
+    return f"{' or '.join(labels)}, {round(level * 100):g} %"
+
+
+def out_of_fold_proba(
+    model: Any,
+    X: pd.DataFrame,  # noqa: N803
+    y: np.ndarray,
+    inner_splits: int,
+    seed: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Probabilities of every row from a copy of ``model`` not fitted on it.
+
+    Args:
+        model: An unfitted ``OrderedClassifier``.
+        X: Features.
+        y: Class names.
+        inner_splits: Folds (stratified, shuffled with ``seed``).
+        seed: Shuffling seed.
+
+    Returns:
+        The out-of-fold probabilities and the true class indices.
+    """
+    truth = clone(model).fit(X, y).to_index(y)
+    smallest = int(np.bincount(truth).min())
+    splits = max(2, min(inner_splits, smallest))
+    folds = StratifiedKFold(splits, shuffle=True, random_state=seed)
+    proba = np.zeros((len(X), len(model.classes)))
+    for train, test in folds.split(np.zeros(len(truth)), truth):
+        fitted = clone(model).fit(X.iloc[train], y[train])
+        proba[test] = fitted.predict_proba(X.iloc[test])
+    return proba, truth
+
+
+def fit_prediction_sets(
+    frame: pd.DataFrame,
+    dataset: DatasetSchema,
+    configuration: dict[str, Any],
+    conformal: ConformalParams | dict[str, Any],
+    seed: int,
+) -> dict[str, Any]:
+    """Cross-conformal calibration of one configuration on ``frame``.
+
+    Args:
+        frame: The rows the served model is fitted on (development part).
+        dataset: The schema.
+        configuration: The selected configuration (``model_selected_config``).
+        conformal: ``level``, ``mode``, ``contiguous``, ``inner_splits``.
+        seed: Seed of the inner folds and of the estimator.
+
+    Returns:
+        A JSON-able document: level, mode, contiguous, classes, thresholds and the
+        number of calibration rows.
+    """
+    conformal = ConformalParams.model_validate(conformal)
+    X, y = features_and_target(frame, dataset)
+    model = build_model(configuration, dataset, seed)
+    proba, truth = out_of_fold_proba(model, X, y, conformal.inner_splits, seed)
+    thresholds = fit_set_thresholds(proba, truth, conformal.level, conformal.mode)
+    return {
+        "level": conformal.level,
+        "mode": conformal.mode,
+        "contiguous": conformal.contiguous,
+        "classes": list(dataset.target.classes),
+        "thresholds": [float(t) for t in thresholds],
+        "calibration_rows": len(truth),
+    }
+
+
+def _fold_sets(model, X, y, train, test, conformal: ConformalParams, seed: int):  # noqa: N803, PLR0913, PLR0917
+    inner_proba, inner_truth = out_of_fold_proba(
+        model, X.iloc[train], y[train], conformal.inner_splits, seed
+    )
+    thresholds = fit_set_thresholds(
+        inner_proba, inner_truth, conformal.level, conformal.mode
+    )
+    fitted = clone(model).fit(X.iloc[train], y[train])
+    proba = fitted.predict_proba(X.iloc[test])
+    members = prediction_sets(
+        proba, thresholds, conformal.contiguous, fitted.predict_index(X.iloc[test])
+    )
+    truth = fitted.to_index(y[test])
+    return members[np.arange(len(truth)), truth], members.sum(axis=1), truth
+
+
+def evaluate_prediction_sets(
+    frame: pd.DataFrame,
+    dataset: DatasetSchema,
+    configuration: dict[str, Any],
+    cv: CVParams | dict[str, Any],
+    conformal: ConformalParams | dict[str, Any],
+) -> pd.DataFrame:
+    """Coverage and size of the sets on repeated CV, calibrated inside each fold.
+
+    In every outer fold the thresholds come from an inner cross-conformal split of the
+    outer training rows only; the outer validation rows are never seen.
+
+    Args:
+        frame: The development part.
+        dataset: The schema.
+        configuration: The selected configuration.
+        cv: The repeated-CV settings (same folds as model selection).
+        conformal: ``level``, ``mode``, ``contiguous``, ``inner_splits``.
+
+    Returns:
+        One row per validation row and repeat: repeat, fold, true class, covered
+        (bool) and set size.
+    """
+    cv, conformal = (
+        CVParams.model_validate(cv),
+        ConformalParams.model_validate(conformal),
+    )
+    X, y = features_and_target(frame, dataset)
+    model = build_model(configuration, dataset, cv.seed)
+    classes = np.asarray(dataset.target.classes, dtype=object)
+    folds = cv_folds(X, y, cv)
+    results = Parallel(n_jobs=cv.n_jobs)(
+        delayed(_fold_sets)(model, X, y, train, test, conformal, cv.seed + f)
+        for f, (train, test) in enumerate(folds)
+    )
+    parts = [
+        pd.DataFrame(
+            {
+                "repeat": f // cv.n_splits,
+                "fold": f % cv.n_splits,
+                "true_class": classes[truth],
+                "covered": covered,
+                "set_size": size,
+            }
+        )
+        for f, (covered, size, truth) in enumerate(results)
+    ]
+    rows = pd.concat(parts, ignore_index=True)
+    logger.info(
+        "Prediction sets at %.0f %% on repeated CV: coverage %.3f, mean size %.2f",
+        conformal.level * 100,
+        rows["covered"].mean(),
+        rows["set_size"].mean(),
+    )
+    return rows
+
+
+def summarise_set_rows(rows: pd.DataFrame, classes: list[str]) -> dict[str, Any]:
+    """Coverage and mean size overall (mean and std over folds) and per true class."""
+    per_fold = rows.groupby(["repeat", "fold"])[["covered", "set_size"]].mean()
+    per_class = rows.groupby("true_class")[["covered", "set_size"]].mean()
+    return {
+        "coverage": float(rows["covered"].mean()),
+        "coverage_std": float(per_fold["covered"].std(ddof=0)),
+        "set_size": float(rows["set_size"].mean()),
+        "set_size_std": float(per_fold["set_size"].std(ddof=0)),
+        "rows": len(rows),
+        "per_class": {
+            c: {
+                "coverage": float(per_class.loc[c, "covered"]),
+                "set_size": float(per_class.loc[c, "set_size"]),
+            }
+            for c in classes
+            if c in per_class.index
+        },
+    }

@@ -1,0 +1,122 @@
+"""The model card: a short Markdown page per trained model, generated from its figures."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from student_performance.models.estimators import describe_decision
+
+_CARD_METRICS = (
+    ("accuracy", "accuracy"),
+    ("f1_macro", "macro F1"),
+    ("quadratic_weighted_kappa", "QWK"),
+    ("log_loss", "log loss"),
+    ("brier", "Brier"),
+    ("ece", "ECE"),
+)
+# A class whose set coverage falls this far below the level is named in the limits.
+_COVERAGE_SLACK = 0.05
+
+
+def _cell(row: Any, metric: str) -> str:
+    return f"{row[f'{metric}_mean']:.3f} ± {row[f'{metric}_std']:.3f}"
+
+
+def _candidates_table(summary: pd.DataFrame, selected: str) -> list[str]:
+    header = "| candidate | " + " | ".join(label for _, label in _CARD_METRICS) + " |"
+    lines = [header, "|---" * (len(_CARD_METRICS) + 1) + "|"]
+    for _, row in summary.iterrows():
+        name = row["candidate"] + (
+            " (selected)" if row["candidate"] == selected else ""
+        )
+        cells = " | ".join(_cell(row, m) for m, _ in _CARD_METRICS)
+        lines.append(f"| {name} | {cells} |")
+    return lines
+
+
+def _limits(sets: dict[str, Any]) -> list[str]:
+    limits = [
+        "- Ranking is at what these pre-exam features allow: the project's study of "
+        "other model families found none that ranks students better; about half of "
+        "the single-class answers are wrong, so read the prediction set.",
+        "- Figures hold for students drawn like the training file; drift monitoring "
+        "says when new batches differ.",
+    ]
+    under = [
+        f"{name} ({figures['coverage']:.2f})"
+        for name, figures in sets["per_class"].items()
+        if figures["coverage"] < sets["level"] - _COVERAGE_SLACK
+    ]
+    if under:
+        limits.append(
+            f"- Set coverage is {sets['mode']}: for students whose true class is "
+            f"{', '.join(under)} the sets hold the truth less often than "
+            f"{sets['level']:.0%}; `conformal.mode: class_conditional` covers every "
+            "class at the level with larger sets."
+        )
+    return limits
+
+
+def render_model_card(
+    report: dict[str, Any],
+    summary: pd.DataFrame,
+    rows: dict[str, int],
+    dataset_name: str,
+) -> str:
+    """The card as Markdown.
+
+    Args:
+        report: The selected model's report (``report_selected_model``).
+        summary: One row per candidate (``rpt_cv_summary``).
+        rows: ``development`` and ``holdout`` row counts.
+        dataset_name: The schema's name.
+
+    Returns:
+        Markdown text.
+    """
+    cv, std, sets = report["cv"], report["cv_std"], report["prediction_sets"]
+    decision = report.get("decision") or {"rule": "estimator", "cost": "absolute"}
+    per_class = ", ".join(
+        f"{name} {figures['coverage']:.2f}"
+        for name, figures in sets["per_class"].items()
+    )
+    lines = [
+        f"# Model card: {report['model']}",
+        "",
+        "## Data",
+        f"- Dataset `{dataset_name}`: {rows['development'] + rows['holdout']} rows "
+        f"after cleaning; {rows['development']} for development (selection by "
+        f"repeated CV, then the final fit), {rows['holdout']} held out and scored once.",
+        "",
+        "## Model",
+        f"- `{report['estimator']}` with {report['params']}, selected by "
+        f"{report['primary_metric']} (repeated stratified CV).",
+        f"- Decision rule: {describe_decision(decision['rule'], decision['cost'])}.",
+        "",
+        "## Candidates (repeated CV on the development part, mean ± std)",
+        "",
+        *_candidates_table(summary, report["model"]),
+        "",
+        "## Calibration",
+        f"- Repeated CV: log loss {cv['log_loss']:.3f} ± {std['log_loss']:.3f}, Brier "
+        f"{cv['brier']:.3f} ± {std['brier']:.3f}, top-label ECE (10 bins) "
+        f"{cv['ece']:.3f} ± {std['ece']:.3f}.",
+        f"- Holdout: log loss {report['holdout']['log_loss']:.3f}, ECE "
+        f"{report['holdout']['ece']:.3f}, QWK "
+        f"{report['holdout']['quadratic_weighted_kappa']:.3f}.",
+        "",
+        "## Prediction sets",
+        f"- Level {sets['level']:.0%} ({sets['mode']}, "
+        f"{'contiguous' if sets['contiguous'] else 'any'} classes), cross-conformal "
+        "thresholds from out-of-fold probabilities.",
+        f"- Repeated CV: coverage {sets['coverage']:.3f} ± {sets['coverage_std']:.3f}, "
+        f"mean set size {sets['set_size']:.2f} ± {sets['set_size_std']:.2f}.",
+        f"- Coverage by true class: {per_class}.",
+        "",
+        "## Known limits",
+        *_limits(sets),
+        "",
+    ]
+    return "\n".join(lines)
