@@ -214,6 +214,7 @@ def _wait_for(predicate, processes, what: str, timeout: float = 120.0) -> None:
         time.sleep(0.1)
 
 
+@pytest.mark.slow  # real processes, each importing MLflow
 def test_two_gates_at_once_run_one_after_the_other(tmp_path):
     """The test holds the store's gate lock, starts two processes that each register
     and gate a challenger, waits until both wait for the lock, then lets go: one gate

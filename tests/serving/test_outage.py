@@ -203,6 +203,7 @@ def test_rows_spooled_before_a_kill_are_replayed_by_the_next_start(
     assert logged == Counter(answered)
 
 
+@pytest.mark.server
 def test_an_insert_slower_than_the_write_timeout_is_spooled_then_replayed(
     postgres_server, tmp_path
 ):

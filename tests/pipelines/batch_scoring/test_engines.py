@@ -155,6 +155,7 @@ def test_dask_cli_cluster_gives_the_pandas_answer(
     assert result[2]["workers"] == 2
 
 
+@pytest.mark.server  # waits out a real connection timeout
 def test_an_unreachable_scheduler_fails_naming_it(
     big_input, scoring_model, monkeypatch
 ):

@@ -7,6 +7,7 @@ import gc
 import itertools
 
 import pandas as pd
+import pytest
 from kedro.io import DataCatalog, MemoryDataset
 from kedro.runner import SequentialRunner
 from more_itertools import interleave
@@ -73,6 +74,7 @@ def test_run_on_an_in_memory_catalog(tmp_path, messy_file, scoring_model):
     assert metrics["rejected_malformed_record"]["value"] == 2.0
 
 
+@pytest.mark.slow  # a memory regression test: scans every live object per step
 def test_kedro_keeps_no_scored_piece_alive(tmp_path, messy_file, scoring_model):
     """Kedro 1.7 runs a multi-output generator node through itertools.tee, which keeps
     every yielded tuple referenced; the node empties each piece's partitions once
