@@ -38,7 +38,7 @@ from kedro.config import OmegaConfigLoader
 from sklearn.inspection import permutation_importance
 from student_performance.schema import DatasetSchema
 from student_performance.core.selection import score_configuration
-from student_performance.pipelines.modelling import nodes
+from student_performance.pipelines.modelling import _sets, nodes
 conf = OmegaConfigLoader("{ROOT / "conf"}", base_env="base", default_run_env="{env}",
                          merge_strategy={{"parameters": "soft"}})["parameters"]
 schema = DatasetSchema.model_validate(conf["dataset"])
@@ -53,8 +53,8 @@ _, selected, _ = nodes.summarise_candidates(
 )
 model = nodes.fit_selected_model(dev, selected, schema, m["seed"])
 # the prediction sets: cross-conformal calibration and their coverage on the folds
-nodes.calibrate_prediction_sets(dev, selected, schema, m["conformal"], m["seed"])
-nodes.evaluate_set_coverage(dev, selected, schema, m["cv"], m["conformal"])
+_sets.calibrate_prediction_sets(dev, selected, schema, m["conformal"], m["seed"])
+_sets.evaluate_set_coverage(dev, selected, schema, m["cv"], m["conformal"])
 # the registry gate re-scores the champion's configuration on these folds (the runs
 # share one store, so from the second run on there is a champion: the same config)
 score_configuration(dev, schema, selected, m["cv"], m["selection"]["primary_metric"])

@@ -9,16 +9,20 @@ import pandas as pd
 import pytest
 
 from student_performance.models.metrics import METRICS
-from student_performance.pipelines.modelling._figures import build_comparison_report
-from student_performance.pipelines.modelling.nodes import (
-    build_input_example,
-    build_model_card,
-    calibrate_prediction_sets,
-    evaluate_candidates,
-    evaluate_holdout,
-    evaluate_set_coverage,
+from student_performance.pipelines.modelling._card import build_model_card
+from student_performance.pipelines.modelling._explain import (
     explain_holdout_rows,
     explain_model,
+)
+from student_performance.pipelines.modelling._figures import build_comparison_report
+from student_performance.pipelines.modelling._sets import (
+    calibrate_prediction_sets,
+    evaluate_set_coverage,
+)
+from student_performance.pipelines.modelling.nodes import (
+    build_input_example,
+    evaluate_candidates,
+    evaluate_holdout,
     fit_selected_model,
     freeze_dataset_schema,
     predict_performance,

@@ -1,12 +1,17 @@
-"""The model card: a short Markdown page per trained model, generated from its figures."""
+"""The model card: a short Markdown page per trained model, generated from its figures
+(``build_model_card``, the node, and its renderer)."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import pandas as pd
 
 from student_performance.models.estimators import describe_decision
+from student_performance.schema import DatasetSchema
+
+logger = logging.getLogger(__name__)
 
 _CARD_METRICS = (
     ("accuracy", "accuracy"),
@@ -120,3 +125,31 @@ def render_model_card(
         "",
     ]
     return "\n".join(lines)
+
+
+def build_model_card(
+    rpt_selected_model_metrics: dict[str, Any],
+    rpt_cv_summary: pd.DataFrame,
+    mi_development: pd.DataFrame,
+    mi_holdout: pd.DataFrame,
+    dataset: DatasetSchema,
+) -> str:
+    """A short Markdown card of the trained model (logged with the run's artifacts).
+
+    Args:
+        rpt_selected_model_metrics: Output of ``report_selected_model``.
+        rpt_cv_summary: One row per candidate.
+        mi_development: The development part (its row count).
+        mi_holdout: The holdout (its row count).
+        dataset: The schema (its name).
+
+    Returns:
+        The card: data, rows, candidates (mean ± std), calibration, prediction-set
+        coverage, the decision rule and known limits.
+    """
+    rows = {"development": len(mi_development), "holdout": len(mi_holdout)}
+    card = render_model_card(
+        rpt_selected_model_metrics, rpt_cv_summary, rows, dataset.name
+    )
+    logger.info("Model card: %d lines", card.count("\n"))
+    return card

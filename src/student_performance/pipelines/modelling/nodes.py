@@ -17,24 +17,11 @@ from sklearn.metrics import classification_report
 from sklearn.model_selection import train_test_split
 
 from student_performance.core.cleaning import check_columns
-from student_performance.core.conformal import (
-    evaluate_prediction_sets,
-    fit_prediction_sets,
-    summarise_set_rows,
-)
-from student_performance.core.explain import (
-    EXPLANATION_UNITS,
-    explanation_kind,
-    feature_contributions,
-    owned_columns,
-)
 from student_performance.core.inference import predict_frame, prepare_features
 from student_performance.core.params import (
     CandidatesParams,
-    ConformalParams,
     CVParams,
     DecisionParams,
-    ExplainParams,
     SelectionParams,
     SplitParams,
 )
@@ -48,9 +35,7 @@ from student_performance.models.estimators import OrderedClassifier
 from student_performance.models.metrics import METRICS, classification_metrics
 from student_performance.schema import DatasetSchema
 
-from ._card import render_model_card
-from ._explain import mean_abs_contributions, metric_scorer
-from ._figures import confusion_figure, importance_figure
+from ._figures import confusion_figure
 
 logger = logging.getLogger(__name__)
 
@@ -176,74 +161,6 @@ def fit_selected_model(
     return model
 
 
-def calibrate_prediction_sets(
-    mi_development: pd.DataFrame,
-    model_selected_config: dict[str, Any],
-    dataset: DatasetSchema,
-    conformal: ConformalParams,
-    seed: int,
-) -> dict[str, Any]:
-    """Cross-conformal thresholds of the served model's prediction sets.
-
-    Out-of-fold probabilities of the selected configuration over the development part
-    (``inner_splits`` folds): each row is scored by a model not fitted on it.
-
-    Args:
-        mi_development: The development part (what the served model is fitted on).
-        model_selected_config: Output of ``summarise_candidates``.
-        dataset: The schema.
-        conformal: ``level``, ``mode``, ``contiguous``, ``inner_splits``.
-        seed: Seed of the folds and of the estimator.
-
-    Returns:
-        The calibration (level, mode, contiguous, classes, thresholds), persisted
-        beside the model and bundled with it.
-    """
-    calibration = fit_prediction_sets(
-        mi_development, dataset, model_selected_config, conformal, seed
-    )
-    logger.info(
-        "Prediction sets at %s: thresholds %s",
-        calibration["level"],
-        [round(t, 3) for t in calibration["thresholds"]],
-    )
-    return calibration
-
-
-def evaluate_set_coverage(
-    mi_development: pd.DataFrame,
-    model_selected_config: dict[str, Any],
-    dataset: DatasetSchema,
-    cv: CVParams,
-    conformal: ConformalParams,
-) -> dict[str, Any]:
-    """Coverage and size of the selected model's sets on the selection's repeated CV.
-
-    Each outer fold calibrates its own thresholds on its training rows only.
-
-    Args:
-        mi_development: The development part.
-        model_selected_config: Output of ``summarise_candidates``.
-        dataset: The schema.
-        cv: The repeated-CV settings.
-        conformal: The set settings.
-
-    Returns:
-        ``level``, ``mode``, ``contiguous``, coverage and mean set size (mean and std
-        over folds) and per true class.
-    """
-    conformal = ConformalParams.model_validate(conformal)
-    rows = evaluate_prediction_sets(
-        mi_development, dataset, model_selected_config, cv, conformal
-    )
-    return {
-        "level": conformal.level,
-        "mode": conformal.mode,
-        "contiguous": conformal.contiguous,
-        **summarise_set_rows(rows, list(dataset.target.classes)),
-    }
-
-
 def evaluate_holdout(
     model_selected: OrderedClassifier, mi_holdout: pd.DataFrame, dataset: DatasetSchema
 ) -> tuple[dict[str, float], dict[str, Any], Any]:
@@ -324,129 +241,6 @@ def report_selected_model(
         for name, figures in sets["per_class"].items()
     }
     return summary, metrics
-
-
-def explain_model(
-    model_selected: OrderedClassifier,
-    mi_holdout: pd.DataFrame,
-    dataset: DatasetSchema,
-    explain: ExplainParams,
-) -> tuple[pd.DataFrame, Any]:
-    """Permutation importance on the holdout, plus exact contributions where cheap.
-
-    Permutation importance (drop in the primary metric when a feature's column is
-    shuffled) works for every model. Exact per-feature contributions are added for
-    linear models (coefficient x centred input, summed over a feature's one-hot
-    columns) and LightGBM (its TreeSHAP ``pred_contrib``): the mean absolute
-    contribution to the score of the ordinal index (ridge) or, for classifiers, summed
-    over classes.
-
-    Args:
-        model_selected: The fitted model.
-        mi_holdout: The holdout.
-        dataset: The schema.
-        explain: ``n_repeats``, ``seed`` and ``scoring`` (a metric name).
-
-    Returns:
-        A table (feature, importance mean/std, mean |contribution|) sorted by
-        importance, and a bar chart of it.
-    """
-    from sklearn.inspection import permutation_importance  # noqa: PLC0415
-
-    explain = ExplainParams.model_validate(explain)
-    X, y = features_and_target(mi_holdout, dataset)
-    scorer = metric_scorer(explain.scoring, len(dataset.target.classes))
-    result = permutation_importance(
-        model_selected,
-        X,
-        y,
-        scoring=scorer,
-        n_repeats=explain.n_repeats,
-        random_state=explain.seed,
-    )
-    table = pd.DataFrame(
-        {
-            "feature": dataset.feature_names,
-            "permutation_importance_mean": result.importances_mean,
-            "permutation_importance_std": result.importances_std,
-            "mean_abs_contribution": mean_abs_contributions(model_selected, X, dataset),
-        }
-    ).sort_values("permutation_importance_mean", ascending=False, ignore_index=True)
-    logger.info(
-        "Most important on the holdout: %s", ", ".join(table["feature"].head(3))
-    )
-    return table, importance_figure(table, explain.scoring)
-
-
-def explain_holdout_rows(
-    model_selected: OrderedClassifier, mi_holdout: pd.DataFrame, dataset: DatasetSchema
-) -> pd.DataFrame:
-    """Each holdout row's per-feature contributions, as ``/predict?explain=true`` gives.
-
-    Args:
-        model_selected: The fitted model (a preprocessing + estimator pipeline).
-        mi_holdout: The holdout.
-        dataset: The schema.
-
-    Returns:
-        One row per holdout row (same index): the true and predicted class, the
-        contributions' units and one column per feature (``contribution_<feature>``);
-        empty when the estimator has no cheap exact contributions.
-    """
-    X, y = features_and_target(mi_holdout, dataset)
-    preprocess, final = model_selected.estimator_[:-1], model_selected.estimator_[-1]
-    kind = explanation_kind(final)
-    if kind is None:
-        logger.info("No exact contributions for %s", type(final).__name__)
-        return pd.DataFrame()
-    reference = X.iloc[:1].where(
-        pd.DataFrame(False, index=X.index[:1], columns=X.columns)
-    )
-    predicted = model_selected.predict_index(X)
-    contributions = feature_contributions(
-        final,
-        preprocess.transform(X),
-        preprocess.transform(reference),
-        owned_columns(preprocess.get_feature_names_out(), dataset.feature_names),
-        predicted,
-    )
-    table = pd.DataFrame(
-        contributions,
-        index=mi_holdout.index,
-        columns=[f"contribution_{f}" for f in dataset.feature_names],
-    )
-    table.insert(0, "units", EXPLANATION_UNITS[kind])
-    table.insert(0, "predicted", model_selected.classes_[predicted])
-    table.insert(0, "truth", y)
-    return table
-
-
-def build_model_card(
-    rpt_selected_model_metrics: dict[str, Any],
-    rpt_cv_summary: pd.DataFrame,
-    mi_development: pd.DataFrame,
-    mi_holdout: pd.DataFrame,
-    dataset: DatasetSchema,
-) -> str:
-    """A short Markdown card of the trained model (logged with the run's artifacts).
-
-    Args:
-        rpt_selected_model_metrics: Output of ``report_selected_model``.
-        rpt_cv_summary: One row per candidate.
-        mi_development: The development part (its row count).
-        mi_holdout: The holdout (its row count).
-        dataset: The schema (its name).
-
-    Returns:
-        The card: data, rows, candidates (mean ± std), calibration, prediction-set
-        coverage, the decision rule and known limits.
-    """
-    rows = {"development": len(mi_development), "holdout": len(mi_holdout)}
-    card = render_model_card(
-        rpt_selected_model_metrics, rpt_cv_summary, rows, dataset.name
-    )
-    logger.info("Model card: %d lines", card.count("\n"))
-    return card
 
 
 def build_input_example(

@@ -29,16 +29,14 @@ In a plain run they score the raw input example, a smoke test of that path.
 
 from kedro.pipeline import Node, Pipeline
 
+from ._card import build_model_card
+from ._explain import explain_holdout_rows, explain_model
 from ._figures import build_comparison_report
+from ._sets import calibrate_prediction_sets, evaluate_set_coverage
 from .nodes import (
     build_input_example,
-    build_model_card,
-    calibrate_prediction_sets,
     evaluate_candidates,
     evaluate_holdout,
-    evaluate_set_coverage,
-    explain_holdout_rows,
-    explain_model,
     fit_selected_model,
     freeze_dataset_schema,
     predict_performance,
