@@ -15,6 +15,10 @@ from student_performance.pipelines.modelling._explain import (
     explain_model,
 )
 from student_performance.pipelines.modelling._figures import build_comparison_report
+from student_performance.pipelines.modelling._report import (
+    evaluate_holdout,
+    report_selected_model,
+)
 from student_performance.pipelines.modelling._sets import (
     calibrate_prediction_sets,
     evaluate_set_coverage,
@@ -22,12 +26,10 @@ from student_performance.pipelines.modelling._sets import (
 from student_performance.pipelines.modelling.nodes import (
     build_input_example,
     evaluate_candidates,
-    evaluate_holdout,
     fit_selected_model,
     freeze_dataset_schema,
     predict_performance,
     prepare_inference_features,
-    report_selected_model,
     split_development_holdout,
     summarise_candidates,
 )

@@ -32,16 +32,15 @@ from kedro.pipeline import Node, Pipeline
 from ._card import build_model_card
 from ._explain import explain_holdout_rows, explain_model
 from ._figures import build_comparison_report
+from ._report import evaluate_holdout, report_selected_model
 from ._sets import calibrate_prediction_sets, evaluate_set_coverage
 from .nodes import (
     build_input_example,
     evaluate_candidates,
-    evaluate_holdout,
     fit_selected_model,
     freeze_dataset_schema,
     predict_performance,
     prepare_inference_features,
-    report_selected_model,
     split_development_holdout,
     summarise_candidates,
 )
@@ -77,7 +76,8 @@ _BOUNDARY_OUTPUTS = {
 }
 
 
-def _training_nodes() -> list[Node]:
+def _selection_nodes() -> list[Node]:
+    """Pre-flight, split, repeated CV, selection and the refit."""
     return [
         Node(
             check_trainable,
@@ -135,6 +135,12 @@ def _training_nodes() -> list[Node]:
             outputs="model_selected",
             name="fit_selected_model",
         ),
+    ]
+
+
+def _set_nodes() -> list[Node]:
+    """Prediction sets: calibrated out of fold, coverage on repeated CV."""
+    return [
         Node(
             calibrate_prediction_sets,
             inputs=[
@@ -159,6 +165,12 @@ def _training_nodes() -> list[Node]:
             outputs="rpt_prediction_sets",
             name="evaluate_set_coverage",
         ),
+    ]
+
+
+def _report_nodes() -> list[Node]:
+    """The holdout score, explanations, the comparison report and the model card."""
+    return [
         Node(
             evaluate_holdout,
             inputs=["model_selected", "mi_holdout", "params:dataset"],
@@ -214,6 +226,12 @@ def _training_nodes() -> list[Node]:
             outputs="rpt_model_card",
             name="build_model_card",
         ),
+    ]
+
+
+def _bundle_nodes() -> list[Node]:
+    """What the bundled MLflow model carries besides the fitted model."""
+    return [
         Node(
             build_input_example,
             inputs=["raw_students", "params:dataset", "params:input_example_rows"],
@@ -227,6 +245,10 @@ def _training_nodes() -> list[Node]:
             name="freeze_dataset_schema",
         ),
     ]
+
+
+def _training_nodes() -> list[Node]:
+    return _selection_nodes() + _set_nodes() + _report_nodes() + _bundle_nodes()
 
 
 def _inference_nodes() -> list[Node]:
