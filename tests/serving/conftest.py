@@ -22,6 +22,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import mlflow
@@ -62,6 +63,33 @@ def pytest_configure(config: pytest.Config) -> None:
         shutil.rmtree(home, ignore_errors=True)
 
     config.add_cleanup(restore)
+
+
+def post_predictions(  # noqa: PLR0913, PLR0917 - a thread's target
+    url: str,
+    index: int,
+    clients: int,
+    records: list[dict],
+    stop: Any,
+    answered: Callable[[httpx.Response], None],
+    failed: Callable[[Exception], None],
+    errors: tuple[type[Exception], ...] = (httpx.HTTPError,),
+) -> None:
+    """One load-test client: post records until ``stop`` is set; every tenth request
+    is a batch of five. ``answered`` sees each response, ``failed`` each error."""
+    with httpx.Client(base_url=url, timeout=30) as client:
+        k = index
+        while not stop.is_set():
+            k += clients
+            try:
+                if k % 10 == 0:
+                    batch = records[k % 600 : k % 600 + 5]
+                    response = client.post("/predict/batch", json={"records": batch})
+                else:
+                    response = client.post("/predict", json=records[k % len(records)])
+                answered(response)
+            except errors as err:
+                failed(err)
 
 
 def free_port() -> int:

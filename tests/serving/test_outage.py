@@ -24,7 +24,7 @@ from sqlalchemy import bindparam, create_engine, text
 
 from student_performance.serving.prediction_log import PredictionLog
 from student_performance.serving.spool import Spool
-from tests.serving.conftest import start_server
+from tests.serving.conftest import post_predictions, start_server
 from tests.serving.test_spool import FEATURES, _entry, _wait_until
 
 logger = logging.getLogger(__name__)
@@ -36,26 +36,23 @@ _REPLAY_DEADLINE_S = 180
 def _client_loop(
     url: str, index: int, records: list[dict], stop: threading.Event, out: list
 ) -> None:
-    """Post records until told to stop; note each status and the request ids answered.
+    """Note each status and the request ids answered (a batch's are
+    ``<request id>-<i>``); an error, or an answer without ids, counts as failed."""
 
-    Every tenth request is a batch of five records (ids ``<request id>-<i>``).
-    """
-    with httpx.Client(base_url=url, timeout=30) as client:
-        k = index
-        while not stop.is_set():
-            k += CLIENTS
-            try:
-                if k % 10 == 0:
-                    batch = records[k % 600 : k % 600 + 5]
-                    response = client.post("/predict/batch", json={"records": batch})
-                    ids = [p["request_id"] for p in response.json()["predictions"]]
-                else:
-                    response = client.post("/predict", json=records[k % len(records)])
-                    ids = [response.json()["request_id"]]
-            except (httpx.HTTPError, KeyError, ValueError) as err:  # counted as failed
-                out.append((0, [], repr(err)))
-                continue
-            out.append((response.status_code, ids, None))
+    def answered(response: httpx.Response) -> None:
+        body = response.json()
+        ids = (
+            [p["request_id"] for p in body["predictions"]]
+            if "predictions" in body
+            else [body["request_id"]]
+        )
+        out.append((response.status_code, ids, None))
+
+    def failed(err: Exception) -> None:
+        out.append((0, [], repr(err)))
+
+    errors = (httpx.HTTPError, KeyError, ValueError)
+    post_predictions(url, index, CLIENTS, records, stop, answered, failed, errors)
 
 
 def _health(url: str) -> dict:

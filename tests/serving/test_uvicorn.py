@@ -17,7 +17,7 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
-from tests.serving.conftest import ADMIN_KEY, register_new_champion
+from tests.serving.conftest import ADMIN_KEY, post_predictions, register_new_champion
 
 logger = logging.getLogger(__name__)
 pytestmark = pytest.mark.server
@@ -46,27 +46,18 @@ def _predicted_total(server_url: str) -> float:
 def _client_loop(
     url: str, index: int, records: list[dict], stop: threading.Event, out: list
 ) -> None:
-    """Post records until told to stop; note status and the version that answered."""
-    with httpx.Client(base_url=url, timeout=30) as client:
-        k = index
-        while not stop.is_set():
-            k += CLIENTS
-            try:
-                if k % 10 == 0:
-                    batch = records[k % 600 : k % 600 + 5]
-                    response = client.post("/predict/batch", json={"records": batch})
-                else:
-                    response = client.post("/predict", json=records[k % len(records)])
-                body = response.json()
-                out.append(
-                    (
-                        response.status_code,
-                        response.headers.get("X-Model-Version"),
-                        body.get("model_version"),
-                    )
-                )
-            except httpx.HTTPError as err:  # counted as a failure below
-                out.append((0, None, repr(err)))
+    """Note each status and the version that answered (header and body)."""
+
+    def answered(response: httpx.Response) -> None:
+        version = response.json().get("model_version")
+        out.append(
+            (response.status_code, response.headers.get("X-Model-Version"), version)
+        )
+
+    def failed(err: Exception) -> None:
+        out.append((0, None, repr(err)))
+
+    post_predictions(url, index, CLIENTS, records, stop, answered, failed)
 
 
 @pytest.mark.slow

@@ -198,17 +198,8 @@ def freeze_dataset_schema(dataset: DatasetSchema) -> dict[str, Any]:
 def prepare_inference_features(
     raw_rows: pd.DataFrame, model_dataset_schema: dict[str, Any]
 ) -> pd.DataFrame:
-    """Clean raw rows exactly as data_processing does, features only.
-
-    Args:
-        raw_rows: Raw rows with (at least) the schema's feature columns, as text;
-            extra columns such as the target are dropped.
-        model_dataset_schema: Output of ``freeze_dataset_schema``.
-
-    Returns:
-        The typed feature frame; values outside the allowed sets are NA (imputed by
-        the model).
-    """
+    """The node form of ``core.inference.prepare_features``: raw rows cleaned exactly
+    as data_processing cleans them, with ``freeze_dataset_schema``'s frozen schema."""
     return prepare_features(raw_rows, model_dataset_schema)
 
 
@@ -217,17 +208,11 @@ def predict_performance(
     features: pd.DataFrame,
     model_set_calibration: dict[str, Any] | None = None,
 ) -> pd.DataFrame:
-    """Predicted class, one probability per class and the prediction set, per row.
+    """The node form of ``core.inference.predict_frame`` (its docstring gives the
+    columns), on ``prepare_inference_features``' output.
 
-    Args:
-        model_selected: The fitted model.
-        features: Output of ``prepare_inference_features``.
-        model_set_calibration: Output of ``calibrate_prediction_sets``; ``None`` (or
-            left out, as the pickled node of a model registered before prediction
-            sets does): no ``prediction_set`` column.
-
-    Returns:
-        ``prediction``, ``proba_<class>`` per class and ``prediction_set`` (classes
-        in order joined by ``|``), same index as ``features``.
+    ``model_set_calibration`` is ``calibrate_prediction_sets``' output; it may be
+    left out, as the pickled node of a model registered before prediction sets
+    does, and then no ``prediction_set`` column is returned.
     """
     return predict_frame(model_selected, features, model_set_calibration)
