@@ -24,6 +24,7 @@ def test_run_kedro_runs_a_pipeline_and_reports_its_mlflow_run(tmp_path, monkeypa
     assert os.environ[PROJECT_HOME_ENV] == str(project)
     assert result["pipeline"] == "data_processing" and result["env"] == "local"
     assert result["tracking_uri"] == mlflow.get_tracking_uri()
+    assert mlflow.active_run() is None  # nothing left open to take the next run's logs
     run = mlflow.get_run(result["mlflow_run_id"])
     assert run.info.status == "FINISHED"
     report = result["outputs"]["rpt_data_quality"]

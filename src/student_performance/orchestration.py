@@ -36,6 +36,24 @@ def _decision(catalog: Any, run_id: str | None) -> dict[str, Any] | None:
     return decision
 
 
+def _close_reopened_runs(kept: str | None, failed: bool) -> None:
+    """End the MLflow runs a ``kedro run`` leaves active in this thread.
+
+    kedro-mlflow reopens the pipeline's run before every node (for threaded runners)
+    and closes it once after the pipeline, so in a process that goes on afterwards (a
+    scheduler's task, a test) the run would stay active and take the next run's
+    logging. Each is ended with the status it has recorded; ``kept`` (a run that was
+    active before) is left alone.
+    """
+    import mlflow  # noqa: PLC0415
+
+    while (active := mlflow.active_run()) is not None and active.info.run_id != kept:
+        recorded = mlflow.get_run(active.info.run_id).info.status
+        if recorded == "RUNNING":
+            recorded = "FAILED" if failed else "FINISHED"
+        mlflow.end_run(recorded)
+
+
 def run_kedro(
     project_path: Path,
     pipeline_name: str,
@@ -76,11 +94,18 @@ def run_kedro(
         f" --params {runtime_params}" if runtime_params else "",
         project_path,
     )
-    with KedroSession.create(
-        project_path=project_path, env=env, runtime_params=runtime_params
-    ) as session:
-        session.run(pipeline_names=[pipeline_name], namespaces=namespaces)
-        catalog = session.load_context().catalog
+    before = mlflow.active_run()
+    kept = before.info.run_id if before else None
+    failed = True
+    try:
+        with KedroSession.create(
+            project_path=project_path, env=env, runtime_params=runtime_params
+        ) as session:
+            session.run(pipeline_names=[pipeline_name], namespaces=namespaces)
+            catalog = session.load_context().catalog
+        failed = False
+    finally:
+        _close_reopened_runs(kept, failed)
     run = mlflow.last_active_run()
     result: dict[str, Any] = {
         "pipeline": pipeline_name,
