@@ -40,6 +40,15 @@ def free_port(below: int | None = None) -> int:
     raise RuntimeError(f"no free port below {below}")
 
 
+def wait_until(condition, what: str, timeout: float, interval: float = 0.05) -> None:
+    """Poll ``condition`` until it holds; fail naming ``what`` after ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {timeout} s: {what}")
+        time.sleep(interval)
+
+
 def wait_for_http(
     url: str, process: subprocess.Popen, log: Path, timeout: float = 90.0
 ) -> bytes:

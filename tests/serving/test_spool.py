@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from student_performance.serving.config import ServingSettings
 from student_performance.serving.metrics import ServingMetrics
 from student_performance.serving.prediction_log import LogEntry, PredictionLog
 from student_performance.serving.spool import Spool
+from tests.e2e.background import wait_until
 
 FEATURES = ["Gender", "Caste"]
 _DEADLINE_S = 20
@@ -66,11 +66,7 @@ def _logged(url: str) -> list[str]:
 
 
 def _wait_until(condition, what: str) -> None:
-    deadline = time.monotonic() + _DEADLINE_S
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {_DEADLINE_S} s: {what}")
-        time.sleep(0.02)
+    wait_until(condition, what, _DEADLINE_S, interval=0.02)
 
 
 @pytest.fixture

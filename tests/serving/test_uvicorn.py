@@ -10,13 +10,13 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-import time
 from collections import Counter
 
 import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
+from tests.e2e.background import wait_until
 from tests.serving.conftest import ADMIN_KEY, post_predictions, register_new_champion
 
 logger = logging.getLogger(__name__)
@@ -24,14 +24,6 @@ pytestmark = pytest.mark.server
 
 # Answers each client gets before the reload and after it; how long that may take.
 CLIENTS, BEFORE_RELOAD, AFTER_RELOAD, DEADLINE_S = 8, 40, 40, 120.0
-
-
-def _wait_until(condition, what: str, timeout: float = DEADLINE_S) -> None:
-    """Poll ``condition`` until it holds; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
 
 
 def _predicted_total(server_url: str) -> float:
@@ -75,19 +67,22 @@ def test_concurrent_clients_see_no_failure_across_a_reload(
     for thread in threads:
         thread.start()
     try:
-        _wait_until(
-            lambda: all(len(c) >= BEFORE_RELOAD for c in seen), "answers before"
+        wait_until(
+            lambda: all(len(c) >= BEFORE_RELOAD for c in seen),
+            "answers before",
+            DEADLINE_S,
         )
         new = register_new_champion(serving_model_name)
         reload = httpx.post(
             f"{url}/admin/reload", headers={"X-API-Key": ADMIN_KEY}, timeout=120
         )
         counts = [len(c) for c in seen]
-        _wait_until(
+        wait_until(
             lambda: all(
                 len(c) >= n + AFTER_RELOAD for c, n in zip(seen, counts, strict=True)
             ),
             "answers after the reload",
+            DEADLINE_S,
         )
     finally:
         stop.set()

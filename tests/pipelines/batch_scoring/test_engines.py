@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,6 +18,7 @@ from student_performance.pipelines.batch_scoring.nodes import score_batch
 from student_performance.scoring.engines import ClusterUnreachableError
 from student_performance.scoring.settings import EngineSettings, ReadingSettings
 from student_performance.scoring.source import RawBatchDataset
+from tests.e2e.background import free_port
 from tests.scoring.conftest import write_messy_copies
 
 COPIES = 20
@@ -93,12 +93,6 @@ def test_dask_local_cluster_gives_the_pandas_answer(
     assert result[2]["workers"] == 2 and result[2]["engine"] == "dask"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _stop(process: subprocess.Popen) -> None:
     if process.poll() is None:
         os.killpg(process.pid, signal.SIGTERM)
@@ -112,7 +106,7 @@ def _stop(process: subprocess.Popen) -> None:
 @pytest.fixture
 def dask_cluster(tmp_path):
     """``dask scheduler`` and ``dask worker --nworkers 2`` on 127.0.0.1."""
-    port = _free_port()
+    port = free_port()
     address = f"tcp://127.0.0.1:{port}"
     common = {"cwd": tmp_path, "start_new_session": True}
     logs = [open(tmp_path / f"{n}.log", "w") for n in ("scheduler", "worker")]  # noqa: SIM115
@@ -159,7 +153,7 @@ def test_dask_cli_cluster_gives_the_pandas_answer(
 def test_an_unreachable_scheduler_fails_naming_it(
     big_input, scoring_model, monkeypatch
 ):
-    address = f"tcp://127.0.0.1:{_free_port()}"
+    address = f"tcp://127.0.0.1:{free_port()}"
     monkeypatch.setenv("DASK_SCHEDULER_ADDRESS", address)
     engine = EngineSettings(name="dask", dask={"connect_timeout_s": 1})
     batch = RawBatchDataset(path=str(big_input)).load()
