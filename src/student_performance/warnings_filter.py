@@ -22,6 +22,8 @@ _KNOWN = re.compile(
             r"Add type hints to the `predict` method",
             # kedro-mlflow logs the bundled model with a signature but no input example
             r"An input example was not provided when logging the model",
+            # pyarrow's schema from a UTC timestamp column (Dask writing scored_at)
+            r"Series.values returning an ndarray that drops timezone information",
         )
     )
 )

@@ -62,6 +62,9 @@ def test_scores_every_record_once_with_the_champion(by_pandas, messy_file):
     assert set(scored["model_version"]) == {"1"}
     assert {Path(p).name for p in scored["source_file"]} == {"a.csv", "b.parquet"}
     assert scored.filter(like="proba_").sum(axis=1).round(9).eq(1).all()
+    # the champion's prediction sets, as the API gives them
+    sets = scored["prediction_set"].str.split("|")
+    assert all(p in s for p, s in zip(scored["prediction"], sets, strict=True))
 
 
 def test_figures_go_to_mlflow(by_pandas):

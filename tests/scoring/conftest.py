@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from student_performance.core.cleaning import normalise_frame
+from student_performance.core.conformal import fit_prediction_sets
 from student_performance.models.candidates import build_candidate
 from student_performance.models.estimators import OrderedClassifier
 from student_performance.schema import DatasetSchema
@@ -38,14 +39,23 @@ def messy_frame(messy_file: Path) -> pd.DataFrame:
 
 
 @pytest.fixture(scope="session")
-def scoring_model(messy_frame, dataset_schema) -> ScoringModel:
-    """The project's ordinal ridge, fitted on the messy file, as the registry gives it."""
+def scoring_model(messy_frame, primary_table, dataset_schema) -> ScoringModel:
+    """The project's ordinal ridge, fitted on the messy file, with its prediction
+    sets' calibration (90 %), as the registry gives it."""
+    sets = fit_prediction_sets(
+        primary_table,
+        dataset_schema,
+        {"estimator": "ordinal_ridge", "ordinal_as": "codes", "params": {}},
+        {"level": 0.9, "inner_splits": 3},
+        seed=0,
+    )
     return ScoringModel(
         name="student_performance",
         version="7",
         alias="champion",
         model=fit_model(messy_frame, dataset_schema, "ordinal_ridge"),
         schema=dataset_schema.model_dump(mode="json"),
+        sets=sets,
     )
 
 

@@ -59,17 +59,28 @@ def test_rejects_malformed_and_unknown_values_and_scores_the_rest(piece, scoring
 
 
 def test_scores_are_the_core_inference_on_the_same_rows(piece, scoring_model):
+    model = scoring_model
     scored, _ = split_results(
-        score_piece(piece, scoring_model.model, scoring_model.schema, STAMP)
+        score_piece(piece, model.model, model.schema, STAMP, model.sets)
     )
-    kept = piece.iloc[[0, 3, 4]][scoring_model.dataset.feature_names]
+    kept = piece.iloc[[0, 3, 4]][model.dataset.feature_names]
     expected = predict_frame(
-        scoring_model.model, prepare_features(kept, scoring_model.schema)
+        model.model, prepare_features(kept, model.schema), model.sets
     ).reset_index(drop=True)
 
+    # the prediction set the API gives, classes in order joined by "|"
+    assert "prediction_set" in expected.columns
+    assert all(
+        prediction in answer.split("|")
+        for prediction, answer in zip(
+            scored["prediction"], scored["prediction_set"], strict=True
+        )
+    )
     pd.testing.assert_frame_equal(
-        scored[expected.columns].astype({"prediction": object}),
-        expected.astype({"prediction": object}),
+        scored[expected.columns].astype(
+            {"prediction": object, "prediction_set": object}
+        ),
+        expected.astype({"prediction": object, "prediction_set": object}),
         check_exact=False,
         rtol=1e-12,
     )

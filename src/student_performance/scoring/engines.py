@@ -1,11 +1,16 @@
 """The two engines: score pieces in this process (pandas) or on a Dask cluster.
 
-Both run ``score.score_piece`` on the pieces of ``RawBatch.pieces`` and hand back
-``(piece, result)`` pairs, so they agree record for record. Kedro 1.7 ships no Dask
-runner (the docs' example runner fails on 1.7), so Dask lives inside the scoring node:
-the input becomes a Dask DataFrame (``dd.from_map`` over the pieces), scored with
-``map_partitions`` on a ``distributed.Client``, and finished partitions stream back to
-the node, which yields them to Kedro to save through the catalog.
+Both run ``score.score_piece`` on the pieces of ``RawBatch.pieces``, so they agree
+record for record. The pandas engine hands back ``(piece, result)`` pairs one after
+another, which the scoring node yields to Kedro to save piece by piece.
+
+Kedro 1.7 ships no Dask runner (the docs' example runner fails on 1.7), so Dask lives
+inside the scoring node: the input becomes a Dask DataFrame (``dd.from_map`` over the
+pieces), scored with ``map_partitions`` on a ``distributed.Client`` and persisted on
+the workers; the node returns the scored and rejected records as Dask DataFrames over
+those results, and the catalog's ``dask.ParquetDataset`` entries (``conf/dask``) write
+them from the workers. The client is the default one while the node and those saves
+run, and is closed after them.
 """
 
 from __future__ import annotations
@@ -13,14 +18,23 @@ from __future__ import annotations
 import importlib
 import logging
 import os
-from collections.abc import Iterator
+import sys
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import pandas as pd
 
 from student_performance.scoring.model import ScoringModel
-from student_performance.scoring.score import result_columns, score_piece
+from student_performance.scoring.score import (
+    REASON,
+    rejected_records,
+    result_columns,
+    score_piece,
+    scored_records,
+    split_results,
+)
 from student_performance.scoring.settings import DaskSettings, EngineSettings
 from student_performance.scoring.source import Piece, RawBatch, empty_piece
 
@@ -30,15 +44,13 @@ Scored = Iterator[tuple[Piece, pd.DataFrame]]
 
 
 def run_pandas(
-    batch: RawBatch, pieces: list[Piece], model: Any, schema: dict, stamp: dict
+    batch: RawBatch, pieces: list[Piece], model: ScoringModel, stamp: dict
 ) -> Scored:
     """Read and score the pieces one after another, in this process."""
-    features = [f["name"] for f in schema["features"]]
+    features = model.dataset.feature_names
     for piece in pieces:
-        yield (
-            piece,
-            score_piece(batch.read_piece(piece, features), model, schema, stamp),
-        )
+        raw = batch.read_piece(piece, features)
+        yield piece, score_piece(raw, model.model, model.schema, stamp, model.sets)
 
 
 class ClusterUnreachableError(ConnectionError):
@@ -53,7 +65,9 @@ def dask_client(settings: DaskSettings) -> Iterator[Any]:
         settings: The address variable and timeout, or the local cluster's size.
 
     Yields:
-        The client; it (and a local cluster) is closed on exit.
+        The client, the default one until it (and a local cluster) is closed on exit:
+        Dask collections computed meanwhile (the catalog writing the outputs) run on
+        it.
 
     Raises:
         ClusterUnreachableError: The address is set but no scheduler with a worker
@@ -66,7 +80,7 @@ def dask_client(settings: DaskSettings) -> Iterator[Any]:
     if address:
         timeout = settings.connect_timeout_s
         try:
-            client = Client(address, timeout=f"{timeout}s", set_as_default=False)
+            client = Client(address, timeout=f"{timeout}s", set_as_default=True)
         except (OSError, TimeoutError) as err:
             raise ClusterUnreachableError(
                 f"cannot reach the Dask scheduler at {address} (from "
@@ -87,7 +101,7 @@ def dask_client(settings: DaskSettings) -> Iterator[Any]:
             memory_limit=settings.memory_limit,
             dashboard_address=None,
         )
-        client = Client(cluster, set_as_default=False)
+        client = Client(cluster, set_as_default=True)
     try:
         # Workers import the scoring code (pandas, scikit-learn, the project) now,
         # as part of the cluster's start-up, not on their first piece.
@@ -116,42 +130,38 @@ def engine_client(engine: EngineSettings) -> Iterator[Any]:
         yield client
 
 
-def run_engine(
+def score_on_cluster(
     batch: RawBatch,
     pieces: list[Piece],
     model: ScoringModel,
     stamp: dict,
     client: Any,
-    engine: EngineSettings,
-) -> Scored:
-    """``run_dask`` with a client, else ``run_pandas``."""
-    if client is None:
-        return run_pandas(batch, pieces, model.model, model.schema, stamp)
-    return run_dask(
-        batch, pieces, model.model, model.schema, stamp, client, engine.dask
-    )
+    done: Callable[[Piece, int], None],
+) -> Any:
+    """Every piece scored on the cluster, kept there: a Dask DataFrame of results.
 
+    The input becomes a Dask DataFrame (``dd.from_map``: one partition per piece, read
+    on the worker), scored with ``map_partitions(score_piece)`` and persisted, so the
+    results stay in the workers' memory; the caller's outputs are then written from
+    there by the workers (``dask.ParquetDataset``), and nothing travels back to this
+    process but counts. ``done`` is called for each piece as its partition finishes;
+    a terminal also gets Dask's progress bar.
 
-def run_dask(
-    batch: RawBatch,
-    pieces: list[Piece],
-    model: Any,
-    schema: dict,
-    stamp: dict,
-    client: Any,
-    settings: DaskSettings,
-) -> Scored:
-    """Score the pieces as partitions of a Dask DataFrame, results as they finish.
+    Args:
+        batch: The input.
+        pieces: Its plan (at least one piece).
+        model: The model, its schema and its prediction-set calibration.
+        stamp: ``model_name``, ``model_version``, ``scored_at``.
+        client: The ``distributed.Client`` (``dask_client``).
+        done: Called with each piece and its record count once it is scored.
 
-    At most ``in_flight_per_worker`` pieces per worker are submitted at a time, so a
-    large input never sits whole in the workers' memory or in this process's.
+    Returns:
+        ``score_piece``'s output for every record, one partition per piece, persisted.
     """
     import dask.dataframe as dd  # noqa: PLC0415
-    from distributed import as_completed  # noqa: PLC0415
+    from distributed import as_completed, futures_of  # noqa: PLC0415
 
-    if not pieces:
-        return
-    features = [f["name"] for f in schema["features"]]
+    features = model.dataset.feature_names
     raw = dd.from_map(
         batch.read_piece,
         pieces,
@@ -161,29 +171,43 @@ def run_dask(
     )
     scored = raw.map_partitions(
         score_piece,
-        model,
-        schema,
+        model.model,
+        model.schema,
         stamp,
-        meta=result_columns(model, schema, stamp),
+        model.sets,
+        meta=result_columns(model.model, model.schema, stamp, model.sets),
         enforce_metadata=False,
     )
-    parts = iter(enumerate(scored.to_delayed()))
-    window = settings.in_flight_per_worker * max(worker_count(client), 1)
-    running: dict[Any, int] = {}
-    finished = as_completed(loop=client.loop)
+    scored = client.persist(scored)
+    futures = sorted(futures_of(scored), key=lambda future: future.key[-1])
+    if sys.stderr.isatty():
+        from distributed import progress  # noqa: PLC0415
 
-    def submit() -> None:
-        step = next(parts, None)
-        if step is not None:
-            future = client.compute(step[1])
-            running[future] = step[0]
-            finished.add(future)
+        threading.Thread(
+            target=progress, args=(futures,), kwargs={"multi": False}, daemon=True
+        ).start()
+    # Each partition's length, counted where it lies: the progress, with no data moved.
+    sizes = dict(zip(client.map(len, futures, pure=False), pieces, strict=True))
+    for size in as_completed(sizes):
+        done(sizes[size], size.result())  # a piece that failed raises here
+    return scored
 
-    for _ in range(window):
-        submit()
-    for future in finished:
-        index = running.pop(future)
-        result = future.result()
-        future.release()
-        submit()
-        yield pieces[index], result
+
+def scored_and_rejected(results: Any) -> tuple[Any, Any, dict[str, int]]:
+    """Split the cluster's results into the two outputs, and count them.
+
+    Args:
+        results: ``score_on_cluster``'s persisted Dask DataFrame.
+
+    Returns:
+        The scored records and the rejected ones (lazy Dask DataFrames over the
+        persisted results, ``split_results``' columns), and rejections by reason
+        (counted on the cluster).
+    """
+    meta_scored, meta_rejected = split_results(results._meta)
+    reasons = results[REASON].value_counts().compute()
+    return (
+        results.map_partitions(scored_records, meta=meta_scored),
+        results.map_partitions(rejected_records, meta=meta_rejected),
+        {str(k): int(v) for k, v in reasons.items()},
+    )

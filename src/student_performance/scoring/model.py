@@ -2,8 +2,9 @@
 
 ``RegisteredModelDataset`` resolves an alias (``champion`` by default) or a version of
 the registered model to one exact version, loads that version's bundled pipeline model
-and takes out what serving takes out (``serving.bundle``): the fitted model and the
-dataset schema it was trained with (the frozen schema that cleans the records). Nodes
+and takes out what serving takes out (``serving.bundle``): the fitted model, the
+dataset schema it was trained with (the frozen schema that cleans the records) and the
+prediction sets' calibration. Nodes
 get a ``ScoringModel`` and never touch MLflow.
 """
 
@@ -30,6 +31,8 @@ class ScoringModel:
         alias: The alias it was selected by (``None`` when selected by version).
         model: The fitted model (``predict_proba``, ``predict_index``, ``classes_``).
         schema: The dataset schema it was trained with, as persisted.
+        sets: Its prediction sets' conformal calibration (``None``: a model
+            registered before prediction sets, scored without them).
     """
 
     name: str
@@ -37,6 +40,7 @@ class ScoringModel:
     alias: str | None
     model: Any = field(repr=False)
     schema: dict[str, Any] = field(repr=False)
+    sets: dict[str, Any] | None = field(default=None, repr=False)
 
     @property
     def dataset(self) -> DatasetSchema:
@@ -104,6 +108,7 @@ class RegisteredModelDataset(AbstractDataset[None, ScoringModel]):
         from student_performance.serving.bundle import (  # noqa: PLC0415
             MODEL_DATASET,
             SCHEMA_DATASET,
+            SETS_DATASET,
         )
 
         client = mlflow.MlflowClient()
@@ -112,6 +117,7 @@ class RegisteredModelDataset(AbstractDataset[None, ScoringModel]):
         try:
             catalog = mlflow.pyfunc.load_model(uri).unwrap_python_model().loaded_catalog
             model, schema = catalog.load(MODEL_DATASET), catalog.load(SCHEMA_DATASET)
+            sets = catalog.load(SETS_DATASET) if SETS_DATASET in catalog else None
         except Exception as err:
             raise DatasetError(f"cannot load {uri}: {err}") from err
         logger.info(
@@ -120,7 +126,7 @@ class RegisteredModelDataset(AbstractDataset[None, ScoringModel]):
             version,
             self._alias or "by version",
         )
-        return ScoringModel(self._model_name, version, self._alias, model, schema)
+        return ScoringModel(self._model_name, version, self._alias, model, schema, sets)
 
     def save(self, data: ScoringModel) -> None:
         """Models are registered by the training pipeline, never here."""

@@ -58,21 +58,25 @@ def _row_keys(typed: pd.DataFrame) -> np.ndarray:
     return np.unique(matrix, axis=0, return_inverse=True)[1].ravel()
 
 
-def _predict_distinct(model: Any, features: pd.DataFrame) -> pd.DataFrame:
+def _predict_distinct(
+    model: Any, features: pd.DataFrame, sets: dict[str, Any] | None
+) -> pd.DataFrame:
     """``core.inference.predict_frame`` on the distinct rows, spread back to all."""
     keys, first = np.unique(_row_keys(features), return_index=True)
-    distinct = predict_frame(model, features.iloc[first])
+    distinct = predict_frame(model, features.iloc[first], sets)
     position = np.searchsorted(keys, _row_keys(features))
     result = distinct.iloc[position]
     result.index = features.index
     return result
 
 
-def _empty_predictions(model: Any, dataset: DatasetSchema) -> pd.DataFrame:
+def _empty_predictions(
+    model: Any, dataset: DatasetSchema, sets: dict[str, Any] | None
+) -> pd.DataFrame:
     """``predict_frame``'s columns and dtypes, with no rows."""
     blank = pd.DataFrame({name: [""] for name in dataset.feature_names}, dtype="string")
     typed, _ = clean_rows(blank, dataset)
-    return predict_frame(model, typed[dataset.feature_names]).iloc[:0]
+    return predict_frame(model, typed[dataset.feature_names], sets).iloc[:0]
 
 
 def _details(invalid: pd.DataFrame) -> pd.Series:
@@ -107,7 +111,11 @@ def _reasons(raw: pd.DataFrame, dataset: DatasetSchema):
 
 
 def score_piece(
-    raw: pd.DataFrame, model: Any, schema: dict[str, Any], stamp: dict[str, Any]
+    raw: pd.DataFrame,
+    model: Any,
+    schema: dict[str, Any],
+    stamp: dict[str, Any],
+    sets: dict[str, Any] | None = None,
 ) -> pd.DataFrame:
     """Every record of a piece, scored or rejected.
 
@@ -118,18 +126,20 @@ def score_piece(
         schema: The dataset schema the model was trained with (as persisted).
         stamp: ``model_name``, ``model_version`` and ``scored_at`` (UTC timestamp),
             written on every scored record.
+        sets: The model's prediction-set calibration; ``None``: no set column.
 
     Returns:
         ``source_file``, ``source_line``, ``reason``, ``detail``, ``raw_record`` (NA
-        on scored records), ``predict_frame``'s columns (NA on rejected records), then
+        on scored records), ``predict_frame``'s columns (``prediction``, the
+        probabilities, ``prediction_set``; NA on rejected records), then
         the stamp's columns; same order as ``raw``.
     """
     dataset = DatasetSchema.model_validate(schema)
     features, reason, detail = _reasons(raw, dataset)
     predictions = (
-        _predict_distinct(model, features)
+        _predict_distinct(model, features, sets)
         if len(features)
-        else _empty_predictions(model, dataset)
+        else _empty_predictions(model, dataset, sets)
     )
     result = raw[RAW_COLUMNS].copy()
     result[REASON], result[DETAIL], result[RAW_RECORD] = reason, detail, raw[RAW_RECORD]
@@ -147,27 +157,34 @@ def score_piece(
 
 
 def result_columns(
-    model: Any, schema: dict[str, Any], stamp: dict[str, Any]
+    model: Any,
+    schema: dict[str, Any],
+    stamp: dict[str, Any],
+    sets: dict[str, Any] | None = None,
 ) -> pd.DataFrame:
     """``score_piece``'s output with no rows (Dask's ``meta``)."""
     features = DatasetSchema.model_validate(schema).feature_names
-    return score_piece(empty_piece(features), model, schema, stamp)
+    return score_piece(empty_piece(features), model, schema, stamp, sets)
+
+
+def scored_records(result: pd.DataFrame) -> pd.DataFrame:
+    """The scored records of ``score_piece``'s output: every column but ``reason``,
+    ``detail`` and ``raw_record`` (so a column added to ``predict_frame`` appears here
+    with no change)."""
+    scored_columns = [c for c in result.columns if c not in REJECTED_COLUMNS[2:]]
+    return result.loc[result[REASON].isna().to_numpy(), scored_columns].reset_index(
+        drop=True
+    )
+
+
+def rejected_records(result: pd.DataFrame) -> pd.DataFrame:
+    """The rejected records of ``score_piece``'s output: ``source_file``,
+    ``source_line``, ``reason``, ``detail``, ``raw_record``."""
+    return result.loc[result[REASON].notna().to_numpy(), REJECTED_COLUMNS].reset_index(
+        drop=True
+    )
 
 
 def split_results(result: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The scored records and the rejected ones, each with its own columns.
-
-    Args:
-        result: ``score_piece``'s output.
-
-    Returns:
-        Scored: every column but ``reason``, ``detail`` and ``raw_record`` (so a
-        column added to ``predict_frame`` appears here with no change). Rejected:
-        ``source_file``, ``source_line``, ``reason``, ``detail``, ``raw_record``.
-    """
-    rejected = result[REASON].notna().to_numpy()
-    scored_columns = [c for c in result.columns if c not in REJECTED_COLUMNS[2:]]
-    return (
-        result.loc[~rejected, scored_columns].reset_index(drop=True),
-        result.loc[rejected, REJECTED_COLUMNS].reset_index(drop=True),
-    )
+    """``scored_records`` and ``rejected_records`` of ``score_piece``'s output."""
+    return scored_records(result), rejected_records(result)

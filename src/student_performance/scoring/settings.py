@@ -33,9 +33,8 @@ class DaskSettings(_Frozen):
         workers: Worker processes of the ``LocalCluster`` started when no address is
             set.
         threads_per_worker: Threads per local worker.
-        memory_limit: Per local worker (Dask's spelling, e.g. ``1.5GB``).
-        in_flight_per_worker: Pieces submitted per worker at a time; results are
-            fetched as they finish, so neither side holds the whole output.
+        memory_limit: Per local worker (Dask's spelling, e.g. ``1.5GB``); a worker
+            near it spills results to its local disk.
     """
 
     scheduler_address_env: str = "DASK_SCHEDULER_ADDRESS"
@@ -43,7 +42,6 @@ class DaskSettings(_Frozen):
     workers: int = Field(2, ge=1)
     threads_per_worker: int = Field(1, ge=1)
     memory_limit: str = "1.5GB"
-    in_flight_per_worker: int = Field(2, ge=1)
 
 
 class EngineSettings(_Frozen):

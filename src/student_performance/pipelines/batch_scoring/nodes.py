@@ -12,13 +12,16 @@ import copy
 import logging
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
 
 from student_performance.scoring.engines import (
     engine_client,
-    run_engine,
+    run_pandas,
+    score_on_cluster,
+    scored_and_rejected,
     worker_count,
 )
 from student_performance.scoring.model import ScoringModel
@@ -30,7 +33,7 @@ from student_performance.scoring.score import (
     split_results,
 )
 from student_performance.scoring.settings import EngineSettings, ReadingSettings
-from student_performance.scoring.source import RawBatch
+from student_performance.scoring.source import Piece, RawBatch
 
 logger = logging.getLogger(__name__)
 
@@ -74,8 +77,10 @@ class _Progress:
 
     def __init__(self, expected: int, step: float) -> None:
         self.expected, self.step, self.marks = max(expected, 1), step, 1
+        self.started = time.perf_counter()
 
     def update(self, tally: dict[str, Any]) -> None:
+        """After a piece: log if ``rows_in`` crossed the next mark or it was the last."""
         done = tally["rows_in"]
         last = tally["partitions_done"] == tally["partitions_total"]
         if done < self.marks * self.step * self.expected and not last:
@@ -88,7 +93,7 @@ class _Progress:
             tally["partitions_total"],
             done,
             100 * min(done / self.expected, 1.0),
-            done / max(tally["scoring_seconds"], 1e-9),
+            done / max(time.perf_counter() - self.started, 1e-9),
         )
 
 
@@ -97,20 +102,24 @@ def score_batch(
     model_for_scoring: ScoringModel,
     reading: ReadingSettings,
     engine: EngineSettings,
-) -> Iterator[tuple[Parts, Parts, dict[str, Any]]]:
+) -> Iterator[tuple[Any, Any, dict[str, Any]]]:
     """Score every record of the input, piece by piece, with the pandas or Dask engine.
 
     Args:
         raw_scoring_batch: The input's files (read lazily, piece by piece).
-        model_for_scoring: The registered model and its frozen schema.
+        model_for_scoring: The registered model, its frozen schema and its
+            prediction-set calibration.
         reading: ``chunk_rows``.
         engine: ``name`` (``pandas`` or ``dask``), ``dask`` cluster settings,
             ``progress_step``.
 
     Yields:
-        Per piece: its scored records and its rejected records (one partition each,
-        ``part-<piece>``), and the running tally (counts, model, engine, workers,
-        timings). At least once, even for an input with no records.
+        pandas: per piece, its scored records and its rejected records (one
+        partition each, ``part-<piece>``) and the running tally; at least once, even
+        for an input with no records. dask: once, the scored and the rejected records
+        as Dask DataFrames kept on the cluster (one partition per piece, written by
+        the workers when Kedro saves them) and the tally. The tally holds the counts,
+        model, engine, workers and timings.
     """
     stamp = {
         MODEL_NAME: model_for_scoring.name,
@@ -123,10 +132,19 @@ def score_batch(
         pieces = raw_scoring_batch.pieces(reading.chunk_rows, model_for_scoring.dataset)
         tally = _new_tally(raw_scoring_batch, model_for_scoring, engine, len(pieces))
         tally["startup_seconds"] = round(startup, 3)
+        tally["started_at"] = time.time()
         tally["workers"] = worker_count(client)
         progress = _Progress(sum(p.rows for p in pieces), engine.progress_step)
-        for piece, result in run_engine(
-            raw_scoring_batch, pieces, model_for_scoring, stamp, client, engine
+        if client is not None and pieces:
+            outputs = _score_on_cluster(
+                raw_scoring_batch, pieces, model_for_scoring, stamp, client, progress
+            )
+            tally.update(outputs.pop())
+            tally["scoring_seconds"] = round(time.perf_counter() - started, 3)
+            yield *outputs, tally
+            return  # resumed once Kedro has written the outputs from the cluster
+        for piece, result in run_pandas(
+            raw_scoring_batch, pieces, model_for_scoring, stamp
         ):
             scored, rejected = split_results(result)
             _count(tally, scored, rejected)
@@ -145,6 +163,34 @@ def score_batch(
             yield {}, {}, tally
 
 
+def _score_on_cluster(
+    batch: RawBatch,
+    pieces: list[Piece],
+    model: ScoringModel,
+    stamp: dict,
+    client: Any,
+    progress: _Progress,
+) -> list[Any]:
+    """``engines.score_on_cluster`` with its progress logged: the two outputs (Dask
+    DataFrames on the cluster) and the counts (a tally update)."""
+    counts = {"rows_in": 0, "partitions_done": 0, "partitions_total": len(pieces)}
+
+    def done(_piece: Piece, records: int) -> None:
+        counts["rows_in"] += records
+        counts["partitions_done"] += 1
+        progress.update(counts)
+
+    results = score_on_cluster(batch, pieces, model, stamp, client, done)
+    scored, rejected, reasons = scored_and_rejected(results)
+    rejected_count = sum(reasons.values())
+    counts.update(
+        scored=counts["rows_in"] - rejected_count,
+        rejected=rejected_count,
+        rejected_by_reason=reasons,
+    )
+    return [scored, rejected, counts]
+
+
 def build_scoring_report(int_scoring_tally: dict[str, Any]) -> dict[str, Any]:
     """The run's report: counts, model, engine, workers, time and throughput.
 
@@ -152,9 +198,10 @@ def build_scoring_report(int_scoring_tally: dict[str, Any]) -> dict[str, Any]:
         int_scoring_tally: ``score_batch``'s last tally.
 
     Returns:
-        The tally's figures plus ``rows_per_second`` (records over the scoring time,
-        from the first read to the last piece; the cluster's start-up is
-        ``startup_seconds``, apart).
+        The tally's figures, ``scoring_seconds`` from the first read to now (every
+        output written: the Dask engine's are written after its node yields them),
+        ``rows_per_second`` (records over those seconds; the cluster's start-up is
+        ``startup_seconds``, apart) and ``started_at`` (UTC, ISO 8601).
 
     Raises:
         ValueError: Rows in differ from scored plus rejected, or partitions are
@@ -169,6 +216,10 @@ def build_scoring_report(int_scoring_tally: dict[str, Any]) -> dict[str, Any]:
         raise ValueError(
             f"{tally['partitions_done']} of {tally['partitions_total']} partitions"
         )
+    started = tally.pop("started_at", None)
+    if started is not None:
+        tally["started_at"] = datetime.fromtimestamp(started, UTC).isoformat()
+        tally["scoring_seconds"] = round(time.time() - started, 3)
     seconds = tally["scoring_seconds"]
     tally["rows_per_second"] = round(tally["rows_in"] / seconds, 1) if seconds else 0.0
     logger.info(
