@@ -28,7 +28,7 @@ import pandas as pd
 
 from student_performance.scoring.model import ScoringModel
 from student_performance.scoring.score import (
-    REASON,
+    count_piece,
     rejected_records,
     result_columns,
     score_piece,
@@ -136,7 +136,7 @@ def score_on_cluster(
     model: ScoringModel,
     stamp: dict,
     client: Any,
-    done: Callable[[Piece, int], None],
+    done: Callable[[Piece, dict[str, Any]], None],
 ) -> Any:
     """Every piece scored on the cluster, kept there: a Dask DataFrame of results.
 
@@ -153,7 +153,7 @@ def score_on_cluster(
         model: The model, its schema and its prediction-set calibration.
         stamp: ``model_name``, ``model_version``, ``scored_at``.
         client: The ``distributed.Client`` (``dask_client``).
-        done: Called with each piece and its record count once it is scored.
+        done: Called with each piece and its ``count_piece`` once it is scored.
 
     Returns:
         ``score_piece``'s output for every record, one partition per piece, persisted.
@@ -186,28 +186,21 @@ def score_on_cluster(
         threading.Thread(
             target=progress, args=(futures,), kwargs={"multi": False}, daemon=True
         ).start()
-    # Each partition's length, counted where it lies: the progress, with no data moved.
-    sizes = dict(zip(client.map(len, futures, pure=False), pieces, strict=True))
-    for size in as_completed(sizes):
-        done(sizes[size], size.result())  # a piece that failed raises here
+    # Each partition's counts, taken where it lies: the progress and the tally, with
+    # no record moved (a value_counts over the whole frame would shuffle).
+    counted = dict(
+        zip(client.map(count_piece, futures, pure=False), pieces, strict=True)
+    )
+    for counts in as_completed(counted):
+        done(counted[counts], counts.result())  # a piece that failed raises here
     return scored
 
 
-def scored_and_rejected(results: Any) -> tuple[Any, Any, dict[str, int]]:
-    """Split the cluster's results into the two outputs, and count them.
-
-    Args:
-        results: ``score_on_cluster``'s persisted Dask DataFrame.
-
-    Returns:
-        The scored records and the rejected ones (lazy Dask DataFrames over the
-        persisted results, ``split_results``' columns), and rejections by reason
-        (counted on the cluster).
-    """
+def split_on_cluster(results: Any) -> tuple[Any, Any]:
+    """The scored records and the rejected ones: lazy Dask DataFrames over the
+    persisted ``score_on_cluster`` results (``split_results``' columns)."""
     meta_scored, meta_rejected = split_results(results._meta)
-    reasons = results[REASON].value_counts().compute()
     return (
         results.map_partitions(scored_records, meta=meta_scored),
         results.map_partitions(rejected_records, meta=meta_rejected),
-        {str(k): int(v) for k, v in reasons.items()},
     )

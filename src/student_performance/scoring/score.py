@@ -188,3 +188,12 @@ def rejected_records(result: pd.DataFrame) -> pd.DataFrame:
 def split_results(result: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """``scored_records`` and ``rejected_records`` of ``score_piece``'s output."""
     return scored_records(result), rejected_records(result)
+
+
+def count_piece(result: pd.DataFrame) -> dict[str, Any]:
+    """``rows_in`` and ``rejected_by_reason`` of one piece's ``score_piece`` output."""
+    reasons = result[REASON].value_counts()
+    return {
+        "rows_in": len(result),
+        "rejected_by_reason": {str(k): int(v) for k, v in reasons.items()},
+    }

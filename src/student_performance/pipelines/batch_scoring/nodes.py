@@ -21,15 +21,15 @@ from student_performance.scoring.engines import (
     engine_client,
     run_pandas,
     score_on_cluster,
-    scored_and_rejected,
+    split_on_cluster,
     worker_count,
 )
 from student_performance.scoring.model import ScoringModel
 from student_performance.scoring.score import (
     MODEL_NAME,
     MODEL_VERSION,
-    REASON,
     SCORED_AT,
+    count_piece,
     split_results,
 )
 from student_performance.scoring.settings import EngineSettings, ReadingSettings
@@ -62,13 +62,15 @@ def _new_tally(
     }
 
 
-def _count(tally: dict[str, Any], scored: pd.DataFrame, rejected: pd.DataFrame):
-    tally["rows_in"] += len(scored) + len(rejected)
-    tally["scored"] += len(scored)
-    tally["rejected"] += len(rejected)
+def _count(tally: dict[str, Any], counts: dict[str, Any]) -> None:
+    """Add one piece's ``engines.count_piece`` to the tally."""
     reasons = tally["rejected_by_reason"]
-    for reason, count in rejected[REASON].value_counts().items():
-        reasons[str(reason)] = reasons.get(str(reason), 0) + int(count)
+    for reason, count in counts["rejected_by_reason"].items():
+        reasons[reason] = reasons.get(reason, 0) + count
+    rejected = sum(counts["rejected_by_reason"].values())
+    tally["rows_in"] += counts["rows_in"]
+    tally["scored"] += counts["rows_in"] - rejected
+    tally["rejected"] += rejected
     tally["partitions_done"] += 1
 
 
@@ -137,9 +139,14 @@ def score_batch(
         progress = _Progress(sum(p.rows for p in pieces), engine.progress_step)
         if client is not None and pieces:
             outputs = _score_on_cluster(
-                raw_scoring_batch, pieces, model_for_scoring, stamp, client, progress
+                raw_scoring_batch,
+                pieces,
+                model_for_scoring,
+                stamp,
+                client,
+                tally,
+                progress,
             )
-            tally.update(outputs.pop())
             tally["scoring_seconds"] = round(time.perf_counter() - started, 3)
             yield *outputs, tally
             return  # resumed once Kedro has written the outputs from the cluster
@@ -147,7 +154,7 @@ def score_batch(
             raw_scoring_batch, pieces, model_for_scoring, stamp
         ):
             scored, rejected = split_results(result)
-            _count(tally, scored, rejected)
+            _count(tally, count_piece(result))
             tally["scoring_seconds"] = round(time.perf_counter() - started, 3)
             progress.update(tally)
             name = f"part-{piece.index:05d}"
@@ -169,26 +176,17 @@ def _score_on_cluster(
     model: ScoringModel,
     stamp: dict,
     client: Any,
+    tally: dict[str, Any],
     progress: _Progress,
-) -> list[Any]:
-    """``engines.score_on_cluster`` with its progress logged: the two outputs (Dask
-    DataFrames on the cluster) and the counts (a tally update)."""
-    counts = {"rows_in": 0, "partitions_done": 0, "partitions_total": len(pieces)}
+) -> tuple[Any, Any]:
+    """``engines.score_on_cluster``, tallied and its progress logged as pieces finish:
+    the two outputs, Dask DataFrames on the cluster."""
 
-    def done(_piece: Piece, records: int) -> None:
-        counts["rows_in"] += records
-        counts["partitions_done"] += 1
-        progress.update(counts)
+    def done(_piece: Piece, counts: dict[str, Any]) -> None:
+        _count(tally, counts)
+        progress.update(tally)
 
-    results = score_on_cluster(batch, pieces, model, stamp, client, done)
-    scored, rejected, reasons = scored_and_rejected(results)
-    rejected_count = sum(reasons.values())
-    counts.update(
-        scored=counts["rows_in"] - rejected_count,
-        rejected=rejected_count,
-        rejected_by_reason=reasons,
-    )
-    return [scored, rejected, counts]
+    return split_on_cluster(score_on_cluster(batch, pieces, model, stamp, client, done))
 
 
 def build_scoring_report(int_scoring_tally: dict[str, Any]) -> dict[str, Any]:
