@@ -72,6 +72,22 @@ def test_pieces_in_process_add_up_to_the_whole(batch, whole, reference, dataset_
     )
 
 
+def test_lines_of_empty_fields_are_no_records_on_both_paths(
+    tmp_path, messy_file, dataset_schema
+):
+    """As RawCSVDataset reads a file (spreadsheet exports end with such lines)."""
+    lines = messy_file.read_text().splitlines(keepends=True)
+    empty = [",,,,,,,,,,,,\n", " , ,,,,,,,,,,, \n"]
+    path = tmp_path / "with_empty_lines.csv"
+    path.write_text("".join(lines[:50] + empty + lines[50:] + empty))
+    whole = profile_rows(RawCSVDataset(filepath=str(path)).load(), dataset_schema)
+    merged = profile_batch(RawBatchDataset(path=str(path)).load(), dataset_schema, 100)
+    assert merged.rows == whole.rows == 679
+    for name, profile in merged.profiles.items():
+        np.testing.assert_array_equal(profile.counts, whole.profiles[name].counts)
+        assert profile.missing == whole.profiles[name].missing
+
+
 def test_without_a_target_column_only_features_are_profiled(
     tmp_path, messy_file, dataset_schema
 ):

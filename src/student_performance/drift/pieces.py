@@ -13,7 +13,8 @@ The target is profiled when every file has its column (then target drift and the
 model part's performance are measured, as on a frame holding it).
 
 Malformed CSV records (a field count that differs from the header's) are left out and
-counted: drift compares values, and such a record has none that can be trusted.
+counted: drift compares values, and such a record has none that can be trusted. A CSV
+line of empty fields (``,,,``) is no record, as ``RawCSVDataset`` reads a file.
 
 The model part (``drift_monitoring_model``) predicts typed rows; a lazy batch gives it
 a bounded sample: every row when the batch plans at most ``max_rows`` records, else a
@@ -119,22 +120,38 @@ def _sample_keys(raw: pd.DataFrame, seed: int) -> np.ndarray:
     return hashed.to_numpy() / 2.0**64
 
 
+def _blank(raw: pd.DataFrame) -> np.ndarray:
+    """Records whose every field is empty or white space (``,,,`` lines)."""
+    candidates = raw.index
+    for name in raw.columns:  # few rows stay candidates after the first fields
+        values = raw.loc[candidates, name].str.strip().fillna("")
+        candidates = values.index[values.eq("").to_numpy()]
+        if candidates.empty:
+            break
+    return raw.index.isin(candidates)
+
+
 def profile_piece(
     batch: RawBatch,
     piece: Piece,
     schema: dict[str, Any],
     columns: list[str],
+    header: list[str],
     rate: float = 1.0,
     seed: int = 0,
 ) -> BatchProfile:
     """One piece's profiles, unseen values, sample and malformed-record count.
 
+    A CSV line of empty fields is no record (as ``RawCSVDataset`` reads a file), so
+    every field of a CSV piece is read to find them.
+
     Args:
         batch: The lazy batch.
         piece: One of ``batch.pieces(...)``.
         schema: The dataset schema (as a plain dict, cheap to send to a worker).
-        columns: The columns to read: the target (when every file has it), then the
-            features.
+        columns: The columns to profile: the target (when every file has it), then
+            the features.
+        header: The columns of the piece's file.
         rate: Share of the piece's records to keep in the sample.
         seed: Seed of the sample's hash.
 
@@ -142,9 +159,12 @@ def profile_piece(
         The piece's ``BatchProfile`` (``pieces`` 1).
     """
     dataset = DatasetSchema.model_validate(schema)
-    raw = batch.read_piece(piece, columns)
+    fields = list(dict.fromkeys(header)) if piece.kind == "csv" else columns
+    raw = batch.read_piece(piece, fields)
     malformed = raw[RAW_RECORD].notna()
     raw = raw.loc[~malformed]
+    if piece.kind == "csv":
+        raw = raw.loc[~_blank(raw[fields])]
     keys = _sample_keys(raw, seed) if rate < 1 else None
     profile = profile_rows(raw[columns], dataset, rate, keys)
     return replace(profile, malformed=int(malformed.sum()))
@@ -218,15 +238,10 @@ def _header(batch: RawBatch, piece: Piece) -> list[str]:
     return [name.strip() for name in next(csv.reader([text]), [])]
 
 
-def profiled_columns(
-    batch: RawBatch, pieces: list[Piece], dataset: DatasetSchema
-) -> list[str]:
+def profiled_columns(headers: list[list[str]], dataset: DatasetSchema) -> list[str]:
     """The columns to profile: the target when every file has it, then the features."""
-    files = {piece.path: piece for piece in pieces}.values()
-    with_target = all(dataset.target.name in _header(batch, p) for p in files)
-    return ([dataset.target.name] if files and with_target else []) + list(
-        dataset.feature_names
-    )
+    with_target = bool(headers) and all(dataset.target.name in h for h in headers)
+    return [dataset.target.name] * with_target + list(dataset.feature_names)
 
 
 def _empty(columns: list[str], dataset: DatasetSchema) -> BatchProfile:
@@ -260,19 +275,26 @@ def profile_batch(
         As ``merge_profiles``.
     """
     pieces = batch.pieces(chunk_rows, dataset)
-    columns = profiled_columns(batch, pieces, dataset)
+    files = {piece.path: piece for piece in pieces}
+    headers = {path: _header(batch, piece) for path, piece in files.items()}
+    columns = profiled_columns(list(headers.values()), dataset)
     planned = sum(piece.rows for piece in pieces)
     rate = 1.0 if max_rows is None or planned <= max_rows else max_rows / planned
     schema = dataset.model_dump(mode="json")
     if not pieces:
         return replace(_empty(columns, dataset), pieces=0)
     if client is None:
-        parts = [profile_piece(batch, p, schema, columns, rate, seed) for p in pieces]
+        parts = [
+            profile_piece(batch, p, schema, columns, headers[p.path], rate, seed)
+            for p in pieces
+        ]
     else:
         import dask  # noqa: PLC0415
 
         tasks = [
-            dask.delayed(profile_piece)(batch, p, schema, columns, rate, seed)
+            dask.delayed(profile_piece)(
+                batch, p, schema, columns, headers[p.path], rate, seed
+            )
             for p in pieces
         ]
         parts = client.gather(client.compute(tasks))
