@@ -1,8 +1,9 @@
 """Drift monitoring at scale: a generated 1,000,000-row raw batch against the reference.
 
-Measured: the two nodes Kedro runs on a batch, ``clean_current_batch`` (check, clean
-and type the raw text with the data_processing helpers) and ``detect_batch_drift``
-(profiles, tests with Monte-Carlo p-values, PSI, JS, Benjamini-Hochberg, verdict).
+Measured: the two nodes Kedro runs on a batch, ``profile_current_batch`` (check, clean
+and type the raw text with the data_processing helpers, profile the columns) and
+``detect_batch_drift`` (tests with Monte-Carlo p-values, PSI, JS, Benjamini-Hochberg,
+verdict).
 Floor: pandas ``value_counts()`` over the same raw columns of the same frame, measured
 in the same run, alternately with the drift, because these machines are noisy. Peak
 memory: the process's peak resident size (``resource.getrusage``) before and after,
@@ -41,7 +42,11 @@ import yaml
 from _project import KEDRO, RAW, ROOT, project_copy
 
 from student_performance.datasets import RawCSVDataset, RawCSVSourceDataset
-from student_performance.drift.settings import BatchSettings, DriftThresholds
+from student_performance.drift.settings import (
+    BatchSettings,
+    DriftThresholds,
+    ReadingSettings,
+)
 from student_performance.pipelines.data_processing.nodes import (
     QualityParams,
     check_raw_structure,
@@ -49,10 +54,11 @@ from student_performance.pipelines.data_processing.nodes import (
     quarantine_rows,
 )
 from student_performance.pipelines.drift_monitoring.nodes import (
-    clean_current_batch,
     detect_batch_drift,
+    profile_current_batch,
 )
 from student_performance.schema import DatasetSchema
+from student_performance.scoring.settings import EngineSettings
 
 BUDGET_SECONDS = 20.0
 SHIFTED_SHARE = 0.3  # of coaching values replaced by " oa "
@@ -96,9 +102,11 @@ def _drift(
 ) -> tuple[float, dict]:
     settings = BatchSettings(path="generated batch")
     start = time.perf_counter()
-    typed, unseen = clean_current_batch(batch, schema, settings)
+    profile, _, unseen = profile_current_batch(
+        batch, schema, settings, ReadingSettings(), EngineSettings(), 42
+    )
     report = detect_batch_drift(
-        reference, typed, unseen, schema, DriftThresholds(), settings, 42
+        reference, profile, unseen, schema, DriftThresholds(), settings, 42
     )
     return time.perf_counter() - start, report
 

@@ -80,7 +80,7 @@ def student_performance_monitoring():
     ) -> dict[str, Any]:
         """`drift_monitoring` on the log's rows of the data interval: 5 nodes.
 
-        drift_monitoring.clean_current_batch, drift_monitoring.detect_batch_drift,
+        drift_monitoring.profile_current_batch, drift_monitoring.detect_batch_drift,
         drift_monitoring.collect_drift_gauges,
         drift_monitoring.collect_drift_metrics, drift_monitoring.render_drift_report
         """

@@ -1,6 +1,7 @@
-"""End-to-end: ``kedro run --pipelines drift_monitoring`` (a messy batch file, none),
-``drift_simulation`` and ``drift_monitoring_model`` in KedroSessions, after
-data_processing."""
+"""End-to-end: ``kedro run --pipelines drift_monitoring`` (a messy batch file, none;
+the same batch read whole and, with ``--env dask``, piece by piece on a 2-worker
+LocalCluster), ``drift_simulation`` and ``drift_monitoring_model`` in KedroSessions,
+after data_processing."""
 
 from __future__ import annotations
 
@@ -17,12 +18,14 @@ from kedro.framework.project import pipelines as registered_pipelines
 from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
 
+from student_performance.datasets import RawCSVDataset
 from tests.conftest import (
     PROJECT_ROOT,
     latest_mlflow_run,
     make_project_copy,
     run_kedro,
 )
+from tests.scoring.conftest import write_messy_copies
 
 pytestmark = pytest.mark.slow
 
@@ -148,6 +151,88 @@ def test_batch_missing_columns_fails_naming_them(processed, messy_file, tmp_path
             env="test",
             runtime_params={"drift_batch": str(path)},
         )
+
+
+LARGE_COPIES = 12
+# Small pieces and a small model sample, so that the dask run has many pieces and
+# samples the rows for the model part (conf: 100,000 each).
+READING = {"chunk_rows": 500, "model_rows": 1000}
+
+
+@pytest.fixture(scope="module")
+def large_batch(tmp_path_factory, messy_file) -> Path:
+    """The drifted messy batch 12 times in one CSV file, a bad record after each copy
+    (too few fields, an extra field, a caste the schema does not know)."""
+    folder = tmp_path_factory.mktemp("large_batch")
+    one = messy_batch(messy_file, folder / "one.csv")
+    return write_messy_copies(one, folder / "large.csv", LARGE_COPIES)
+
+
+def _drift_report(project: Path, batch: Path, env: str | None) -> dict:
+    params = {"drift_batch": str(batch), "drift_monitoring": {"reading": READING}}
+    run_kedro(project, ["drift_monitoring"], env=env, runtime_params=params)
+    return json.loads((project / REPORTING / "drift_report.json").read_text())
+
+
+def _statistics(report: dict) -> dict:
+    """Everything but how the batch was read (engine, workers, pieces) and its name."""
+    return {k: v for k, v in report.items() if k not in {"reading", "batch"}}
+
+
+@pytest.fixture(scope="module")
+def whole_report(processed, large_batch) -> dict:
+    """The base environment: the file read as one frame and profiled in-process."""
+    return _drift_report(processed, large_batch, None)
+
+
+def test_env_dask_gives_the_statistics_of_the_whole_file(
+    processed, large_batch, whole_report, monkeypatch
+):
+    monkeypatch.delenv("DASK_SCHEDULER_ADDRESS", raising=False)
+    by_dask = _drift_report(processed, large_batch, "dask")
+
+    assert whole_report["reading"] == {
+        "engine": "pandas",
+        "workers": 1,
+        "pieces": 1,
+        "malformed_records": None,  # RawCSVDataset leaves them out, with a WARNING
+        "model_rows": whole_report["rows"],
+        "model_rows_sampled": False,
+    }
+    reading = by_dask["reading"]
+    assert reading["engine"] == "dask" and reading["workers"] == 2
+    assert reading["pieces"] == 8  # 3,612 lines after the header, in pieces of 500
+    # the bad records in turn: too few fields (malformed), 14 fields (a record: the
+    # header has a 14th column, notes), 13 fields (malformed); 4 of each
+    assert reading["malformed_records"] == 8
+    assert reading["model_rows_sampled"] and 800 < reading["model_rows"] <= 1000
+    # the statistics, to the last digit: counts, missing and unseen shares, tests,
+    # p-values, PSI, JS, levels, alerts, verdict
+    assert _statistics(by_dask) == _statistics(whole_report)
+    assert by_dask["rows"] == 12 * 300 + 4  # the copies and the four 14-field records
+    assert by_dask["status"] == "drift" and by_dask["retrain_recommended"] is True
+    columns = {c["column"]: c for c in by_dask["columns"]}
+    assert columns["medium"]["unseen"]["values"] == {"HINDI": 12 * 20}
+    assert columns["coaching"]["missing"]["current"] > 0  # " NaN " counted missing
+    assert columns["Performance"]["role"] == "target"
+    run = latest_mlflow_run()
+    assert run.data.metrics["drift.rows"] == by_dask["rows"]
+
+
+def test_env_dask_reads_a_folder_of_csv_and_parquet(
+    processed, large_batch, whole_report, tmp_path, monkeypatch
+):
+    """The same records as the large file, split into a CSV and a Parquet file."""
+    rows = RawCSVDataset(filepath=str(large_batch)).load()  # malformed left out
+    half = len(rows) // 2
+    rows.iloc[:half].to_csv(tmp_path / "part-a.csv", index=False)
+    rows.iloc[half:].to_parquet(tmp_path / "part-b.parquet", row_group_size=400)
+    monkeypatch.delenv("DASK_SCHEDULER_ADDRESS", raising=False)
+    by_dask = _drift_report(processed, tmp_path, "dask")
+
+    assert by_dask["reading"]["malformed_records"] == 0
+    assert by_dask["reading"]["pieces"] > 2
+    assert _statistics(by_dask) == _statistics(whole_report)
 
 
 @pytest.mark.browser

@@ -167,9 +167,23 @@ def _detection_table(detection: list[dict[str, Any]]) -> str:
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
+def _reading(reading: dict[str, Any]) -> str:
+    """How a real batch was read: engine, pieces, records left out, model rows."""
+    malformed = reading["malformed_records"]
+    sample = "a sample of " if reading["model_rows_sampled"] else ""
+    return (
+        f"<p><b>Read:</b> {_fmt(reading['engine'])} engine, {reading['workers']} "
+        f"worker(s), {reading['pieces']} piece(s)"
+        + (f", {malformed} malformed record(s) left out" if malformed else "")
+        + f"; the model part predicts {sample}{reading['model_rows']} rows</p>"
+    )
+
+
 def _batch_section(report: dict[str, Any], title: str) -> tuple[str, list[Any]]:
     """Text and figures for one report (a real batch or a simulated one)."""
     parts, figures = [_verdict(report, title)], []
+    if report.get("reading"):
+        parts.append(_reading(report["reading"]))
     if report.get("columns"):
         parts.append(_column_table(report["columns"]))
         figures.append(_psi_ranking(report["columns"], report["thresholds"], title))

@@ -41,6 +41,20 @@ class BatchSettings(_Frozen):
     path: str | None = None
 
 
+class ReadingSettings(_Frozen):
+    """How a lazy batch (``RawBatchDataset``: a file, glob or folder of CSV / Parquet,
+    the ``dask`` environment's ``raw_drift_batch``) is read; a batch the catalog gives
+    as one frame is profiled whole.
+
+    ``chunk_rows`` records make a piece (memory is bounded by a piece). The model part
+    (``drift_monitoring_model``) predicts every row of a batch of at most
+    ``model_rows`` records, else a seeded uniform sample of at most ``model_rows``.
+    """
+
+    chunk_rows: int = Field(100_000, ge=1)
+    model_rows: int = Field(100_000, ge=1)
+
+
 class DriftThresholds(_Frozen):
     """Tests, effect sizes and alert levels.
 

@@ -11,34 +11,54 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from student_performance.datasets import RawDataError
+from student_performance.datasets import RawCSVDataset, RawDataError
 from student_performance.drift.model import performance_drop, predict_frame
-from student_performance.drift.settings import BatchSettings, PerformanceSettings
+from student_performance.drift.settings import (
+    BatchSettings,
+    PerformanceSettings,
+    ReadingSettings,
+)
 from student_performance.pipelines.drift_monitoring.nodes import (
-    clean_current_batch,
     collect_drift_gauges,
     collect_drift_metrics,
     detect_batch_drift,
     detect_model_drift,
     predict_for_drift,
+    profile_current_batch,
     render_drift_report,
 )
+from student_performance.scoring.settings import EngineSettings
+from student_performance.scoring.source import RawBatchDataset
 from tests.conftest import as_raw, tiny_typed
+from tests.scoring.conftest import write_messy_copies
 
 BATCH = BatchSettings(path="batch.csv")
 MLFLOW_NAME = re.compile(r"^[A-Za-z0-9_\-.]+$")
 
 
+def _profile(raw, schema, batch=BATCH, reading=ReadingSettings()):
+    """``profile_current_batch`` in this process (the pandas engine)."""
+    return profile_current_batch(raw, schema, batch, reading, EngineSettings(), 0)
+
+
+def _clean(raw, schema, batch=BATCH):
+    """The typed rows and unseen values ``profile_current_batch`` gives of a frame."""
+    _, typed, unseen = _profile(raw, schema, batch)
+    return typed, unseen
+
+
 def _drift(reference, current_raw, schema, thresholds, batch=BATCH, seed=0):
-    typed, unseen = clean_current_batch(current_raw, schema, batch)
-    return detect_batch_drift(reference, typed, unseen, schema, thresholds, batch, seed)
+    profile, _, unseen = _profile(current_raw, schema, batch)
+    return detect_batch_drift(
+        reference, profile, unseen, schema, thresholds, batch, seed
+    )
 
 
-# --- clean_current_batch ----------------------------------------------------------
+# --- profile_current_batch ----------------------------------------------------------
 
 
-def test_clean_current_batch_cleans_like_training(tiny_raw, tiny_schema):
-    typed, unseen = clean_current_batch(tiny_raw, tiny_schema, BATCH)
+def test_profile_current_batch_cleans_like_training(tiny_raw, tiny_schema):
+    typed, unseen = _clean(tiny_raw, tiny_schema, BATCH)
     assert list(typed.columns) == ["grade", "sport", "level", "hours"]
     assert typed["grade"].tolist()[:2] == ["low", "mid"]
     assert typed["sport"].tolist()[:2] == ["yes", "no"]
@@ -55,37 +75,74 @@ def test_clean_current_batch_cleans_like_training(tiny_raw, tiny_schema):
     }
 
 
-def test_clean_current_batch_without_target(tiny_raw, tiny_schema):
-    typed, _ = clean_current_batch(tiny_raw.drop(columns="grade"), tiny_schema, BATCH)
+def test_profile_current_batch_without_target(tiny_raw, tiny_schema):
+    typed, _ = _clean(tiny_raw.drop(columns="grade"), tiny_schema, BATCH)
     assert list(typed.columns) == ["sport", "level", "hours"]
 
 
-def test_clean_current_batch_missing_columns_is_a_clear_error(tiny_raw, tiny_schema):
+def test_profile_current_batch_missing_columns_is_a_clear_error(tiny_raw, tiny_schema):
     with pytest.raises(
         RawDataError, match=r"required columns missing: \['level', 'hours'\]"
     ):
-        clean_current_batch(
-            tiny_raw.drop(columns=["level", "hours"]), tiny_schema, BATCH
-        )
+        _clean(tiny_raw.drop(columns=["level", "hours"]), tiny_schema, BATCH)
 
 
-def test_clean_current_batch_extra_columns_follow_the_schema_policy(
+def test_profile_current_batch_extra_columns_follow_the_schema_policy(
     tiny_raw, tiny_schema, caplog
 ):
     extra = tiny_raw.assign(surprise="1")
     with caplog.at_level(logging.WARNING):
-        typed, _ = clean_current_batch(extra, tiny_schema, BATCH)
+        typed, _ = _clean(extra, tiny_schema, BATCH)
     assert "surprise" not in typed.columns
     assert "unknown columns dropped: ['surprise']" in caplog.text
     strict = tiny_schema.model_copy(update={"unknown_columns": "error"})
     with pytest.raises(RawDataError, match=r"unknown columns \['surprise'\]"):
-        clean_current_batch(extra, strict, BATCH)
+        _clean(extra, strict, BATCH)
 
 
-def test_clean_current_batch_does_not_mutate_its_input(tiny_raw, tiny_schema):
+def test_profile_current_batch_does_not_mutate_its_input(tiny_raw, tiny_schema):
     before = tiny_raw.copy()
-    clean_current_batch(tiny_raw, tiny_schema, BATCH)
+    _clean(tiny_raw, tiny_schema, BATCH)
     pd.testing.assert_frame_equal(tiny_raw, before)
+
+
+def test_a_lazy_batch_gives_the_report_of_the_file_read_whole(
+    tmp_path, messy_file, primary_table, dataset_schema, thresholds
+):
+    path = write_messy_copies(messy_file, tmp_path / "batch.csv", 2)
+    reading = ReadingSettings(chunk_rows=300, model_rows=500)
+    whole, every_row, unseen = _profile(
+        RawCSVDataset(filepath=str(path)).load(), dataset_schema
+    )
+    pieces, sample, pieces_unseen = _profile(
+        RawBatchDataset(path=str(path)).load(), dataset_schema, reading=reading
+    )
+    reports = [
+        detect_batch_drift(
+            primary_table, profile, table, dataset_schema, thresholds, BATCH, 0
+        )
+        for profile, table in ((whole, unseen), (pieces, pieces_unseen))
+    ]
+    assert reports[0].pop("reading") == {
+        "engine": "pandas",
+        "workers": 1,
+        "pieces": 1,
+        "malformed_records": None,  # left out (and logged) by RawCSVDataset
+        "model_rows": 1358,
+        "model_rows_sampled": False,
+    }
+    assert reports[1].pop("reading") == {
+        "engine": "pandas",
+        "workers": 1,
+        "pieces": 5,
+        "malformed_records": 2,
+        "model_rows": len(sample),
+        "model_rows_sampled": True,
+    }
+    assert reports[0] == reports[1]
+    assert len(every_row) == reports[0]["rows"] == 1358
+    assert 400 < len(sample) <= 500
+    assert list(sample.columns) == list(every_row.columns) == dataset_schema.columns
 
 
 # --- detect_batch_drift -----------------------------------------------------------
@@ -224,13 +281,16 @@ def test_every_alert_is_a_warning_log_line(tiny_schema, thresholds, caplog):
 
 def test_detect_batch_drift_does_not_mutate_inputs(tiny_schema, thresholds):
     reference = tiny_typed(tiny_schema, 100, seed=1)
-    typed, unseen = clean_current_batch(
-        as_raw(tiny_typed(tiny_schema, 60, seed=2)), tiny_schema, BATCH
+    profile, _, unseen = _profile(
+        as_raw(tiny_typed(tiny_schema, 60, seed=2)), tiny_schema
     )
-    before = [reference.copy(), typed.copy(), unseen.copy()]
-    detect_batch_drift(reference, typed, unseen, tiny_schema, thresholds, BATCH, 0)
-    for frame, copy_ in zip([reference, typed, unseen], before, strict=True):
+    before = [reference.copy(), unseen.copy()], copy.deepcopy(profile)
+    detect_batch_drift(reference, profile, unseen, tiny_schema, thresholds, BATCH, 0)
+    for frame, copy_ in zip([reference, unseen], before[0], strict=True):
         pd.testing.assert_frame_equal(frame, copy_)
+    assert profile["reading"] == before[1]["reading"]
+    for name, column in profile["profiles"].items():
+        np.testing.assert_array_equal(column.counts, before[1]["profiles"][name].counts)
 
 
 def test_detect_batch_drift_is_reproducible(tiny_schema, thresholds):
@@ -257,6 +317,7 @@ def test_render_drift_report_is_self_contained(shifted_report):
     assert page.count("Plotly.newPlot") == 2  # PSI ranking + distributions
     assert len(page) > 3_000_000  # plotly.js inlined
     assert "hours: distribution changed" in page
+    assert "<b>Read:</b> pandas engine, 1 worker(s), 1 piece(s);" in page
 
 
 def test_collect_drift_metrics_names_and_shapes(shifted_report):
@@ -307,9 +368,9 @@ def test_predict_for_drift_shapes(fitted_model, primary_table, dataset_schema):
 
 
 def _model_report(model, reference, batch, schema, thresholds, seed=0):
-    typed, unseen = clean_current_batch(as_raw(batch), schema, BATCH)
+    profile, typed, unseen = _profile(as_raw(batch), schema)
     inputs = detect_batch_drift(
-        reference, typed, unseen, schema, thresholds, BATCH, seed
+        reference, profile, unseen, schema, thresholds, BATCH, seed
     )
     pred_ref, pred_cur = predict_for_drift(model, reference, typed, schema)
     return detect_model_drift(
@@ -388,6 +449,7 @@ def test_model_drift_without_an_input_verdict_keeps_its_status(
         "rows": 0,
         "columns": [],
         "batch": "empty.csv",
+        "reading": {"model_rows": 0, "model_rows_sampled": False},
     }
     pred_ref, pred_cur = predict_for_drift(
         fitted_model, primary_table, primary_table.head(0), dataset_schema

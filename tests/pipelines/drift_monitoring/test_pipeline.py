@@ -10,12 +10,16 @@ from student_performance.drift.settings import (
     BatchSettings,
     DriftThresholds,
     PerformanceSettings,
+    ReadingSettings,
 )
 from student_performance.pipelines.drift_monitoring import (
     create_model_drift_pipeline,
     create_pipeline,
 )
+from student_performance.scoring.settings import EngineSettings
+from student_performance.scoring.source import RawBatchDataset
 from tests.conftest import as_raw, tiny_typed
+from tests.scoring.conftest import write_messy_copies
 
 PARAMS = {
     "params:random_seed": 42,
@@ -23,6 +27,8 @@ PARAMS = {
         min_rows=20, monte_carlo_samples=499
     ),
     "params:drift_monitoring.performance": PerformanceSettings(bootstrap_samples=200),
+    "params:drift_monitoring.reading": ReadingSettings(),
+    "params:drift_monitoring.engine": EngineSettings(),
 }
 REPORTS = {
     "rpt_drift_report",
@@ -40,13 +46,18 @@ def test_contract():
         "params:dataset",
         "params:random_seed",
         "params:drift_monitoring.batch",
+        "params:drift_monitoring.reading",
+        "params:drift_monitoring.engine",
         "params:drift_monitoring.tests",
     }
     assert {name for name in pipeline.all_outputs() if "." not in name} == REPORTS
-    # The JSON report also feeds the HTML page and the metrics.
-    assert pipeline.outputs() == REPORTS - {"rpt_drift_report"}
+    # The JSON report also feeds the HTML page and the metrics; the typed rows are
+    # the model part's (drift is measured on the profiles).
+    assert pipeline.outputs() == REPORTS - {"rpt_drift_report"} | {
+        "drift_monitoring.int_current_batch"
+    }
     assert {n.name for n in pipeline.nodes} == {
-        "drift_monitoring.clean_current_batch",
+        "drift_monitoring.profile_current_batch",
         "drift_monitoring.detect_batch_drift",
         "drift_monitoring.render_drift_report",
         "drift_monitoring.collect_drift_metrics",
@@ -99,7 +110,7 @@ def test_sliced_run_to_the_report(tiny_schema):
     batch = as_raw(tiny_typed(tiny_schema, 100, seed=2, hours_shift=4.0))
     pipeline = create_pipeline().to_outputs("rpt_drift_report")
     assert {n.name for n in pipeline.nodes} == {
-        "drift_monitoring.clean_current_batch",
+        "drift_monitoring.profile_current_batch",
         "drift_monitoring.detect_batch_drift",
     }
     outputs = SequentialRunner().run(
@@ -128,12 +139,11 @@ def test_run_with_a_shifted_batch(tiny_schema):
     assert gauges["retrain_recommended"]["value"] == 1.0
 
 
-def test_run_with_the_model_part(primary_table, dataset_schema, fitted_model):
-    batch = as_raw(primary_table.sample(200, random_state=5))
-    catalog = _catalog(
-        primary_table,
-        batch,
-        dataset_schema,
+def _model_part_catalog(reference, raw_batch, schema, fitted_model, **extra):
+    return _catalog(
+        reference,
+        raw_batch,
+        schema,
         "labelled.csv",
         model_selected=fitted_model,
         model_set_calibration={
@@ -146,14 +156,26 @@ def test_run_with_the_model_part(primary_table, dataset_schema, fitted_model):
             "cv": {"accuracy": 0.5, "f1_macro": 0.45},
             "holdout": {"accuracy": 0.5, "f1_macro": 0.45},
         },
+        **extra,
     )
+
+
+def _run_model_part(catalog: DataCatalog) -> dict:
     together = create_pipeline() + create_model_drift_pipeline()
     # without the gauges node, so that the report stays a free output to look at
     pipeline = together.only_nodes(
         *(n.name for n in together.nodes if "model_drift_gauges" not in n.name)
     )
-    outputs = SequentialRunner().run(pipeline, catalog)
+    return SequentialRunner().run(pipeline, catalog)
+
+
+def test_run_with_the_model_part(primary_table, dataset_schema, fitted_model):
+    batch = as_raw(primary_table.sample(200, random_state=5))
+    outputs = _run_model_part(
+        _model_part_catalog(primary_table, batch, dataset_schema, fitted_model)
+    )
     report = outputs["rpt_model_drift_report"].load()
+    assert report["predicted_rows"] == 200 and not report["predicted_rows_sampled"]
     assert report["input"]["status"] == "ok"
     assert report["prediction"]["column"] == "prediction"
     assert report["performance"]["labelled_rows"] == 200
@@ -167,3 +189,28 @@ def test_run_with_the_model_part(primary_table, dataset_schema, fitted_model):
         sets["current_mean_set_size"] - sets["reference_mean_set_size"]
     )
     assert "set_size_current" in outputs["rpt_set_size_drift_metrics"].load()
+
+
+def test_a_large_lazy_batch_gives_the_model_part_a_bounded_sample(
+    tmp_path, messy_file, primary_table, dataset_schema, fitted_model
+):
+    path = write_messy_copies(messy_file, tmp_path / "batch.csv", 3)
+    catalog = _model_part_catalog(
+        primary_table,
+        RawBatchDataset(path=str(path)).load(),
+        dataset_schema,
+        fitted_model,
+        **{
+            "params:drift_monitoring.reading": ReadingSettings(
+                chunk_rows=400, model_rows=300
+            )
+        },
+    )
+    outputs = _run_model_part(catalog)
+    report = outputs["rpt_model_drift_report"].load()
+    assert report["rows"] == 3 * 679 + 1  # every well-formed record is profiled
+    assert report["predicted_rows_sampled"] is True
+    assert 240 < report["predicted_rows"] <= 300
+    assert report["performance"]["labelled_rows"] <= report["predicted_rows"]
+    sets = outputs["rpt_set_size_drift"].load()
+    assert sets["current_rows"] == report["predicted_rows"]

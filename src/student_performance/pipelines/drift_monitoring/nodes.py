@@ -16,7 +16,6 @@ import numpy as np
 import pandas as pd
 
 from student_performance.core.conformal import apply_set_calibration
-from student_performance.drift.batch import clean_batch
 from student_performance.drift.detect import compare_profiles, profile_frame
 from student_performance.drift.html import render_html
 from student_performance.drift.model import (
@@ -26,13 +25,18 @@ from student_performance.drift.model import (
     predict_frame,
     prediction_drift,
 )
+from student_performance.drift.pieces import BatchProfile, profile_batch, profile_rows
 from student_performance.drift.settings import (
     BatchSettings,
     DriftThresholds,
     PerformanceSettings,
+    ReadingSettings,
 )
 from student_performance.models.metrics import metric_name
 from student_performance.schema import DatasetSchema
+from student_performance.scoring.engines import engine_client, worker_count
+from student_performance.scoring.settings import EngineSettings
+from student_performance.scoring.source import RawBatch
 
 logger = logging.getLogger(__name__)
 
@@ -49,40 +53,89 @@ def _log_alerts(alerts: list[dict[str, Any]], source: str) -> None:
         )
 
 
-def clean_current_batch(
-    raw_drift_batch: pd.DataFrame, dataset: DatasetSchema, batch: BatchSettings
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Clean and type the current batch exactly as training data is cleaned.
+def _reading_summary(profile: BatchProfile, engine: str, workers: int) -> dict:
+    return {
+        "engine": engine,
+        "workers": workers,
+        "pieces": profile.pieces,
+        "malformed_records": profile.malformed,
+        "model_rows": len(profile.sample),
+        "model_rows_sampled": len(profile.sample) < profile.rows,
+    }
+
+
+def profile_current_batch(
+    raw_drift_batch: pd.DataFrame | RawBatch,
+    dataset: DatasetSchema,
+    batch: BatchSettings,
+    reading: ReadingSettings,
+    engine: EngineSettings,
+    random_seed: int,
+) -> tuple[dict[str, Any], pd.DataFrame, pd.DataFrame]:
+    """Clean, type and profile the current batch exactly as training data is cleaned.
+
+    A frame (base: one CSV file; served: the prediction log) is profiled whole, here.
+    A lazy batch (``--env dask``: a file, glob or folder) is profiled piece by piece
+    on the engine's Dask cluster (``engine.name: dask``) or here (``pandas``); the
+    counts add up to the whole batch's (``drift.pieces``).
 
     Args:
-        raw_drift_batch: Raw rows, every cell as text: all feature columns, the target
-            optionally (then performance can be measured); other columns follow the
-            schema's ``unknown_columns`` policy.
+        raw_drift_batch: Raw rows, every cell as text, or a ``RawBatch``: all feature
+            columns, the target optionally (then performance can be measured); other
+            columns follow the schema's ``unknown_columns`` policy.
         dataset: The schema.
-        batch: ``path``: the batch file given at run time (its name in the report).
+        batch: ``path``: the batch given at run time (its name in the report).
+        reading: A lazy batch's ``chunk_rows`` and the model part's ``model_rows``.
+        engine: Where a lazy batch's pieces are profiled (``scoring.engines``).
+        random_seed: Seed of the model part's sample of a large lazy batch.
 
     Returns:
-        The typed batch (target first when present, then the features) and the values
-        the schema does not allow (``column``, ``value``, ``count``), NA in the batch.
+        The column profiles with how they were read (engine, workers, pieces,
+        malformed records left out, rows for the model part); the typed rows for the
+        model part (a frame's every row; a lazy batch's at most ``model_rows``); the
+        values the schema does not allow (``column``, ``value``, ``count``).
 
     Raises:
         RawDataError: Feature columns missing (named in the message, with the columns
             found), or unknown columns under ``unknown_columns: error``.
     """
-    typed, unseen = clean_batch(raw_drift_batch, dataset)
+    if isinstance(raw_drift_batch, pd.DataFrame):
+        profile = profile_rows(raw_drift_batch, dataset)
+        summary = _reading_summary(profile, "pandas", 1)
+        summary["malformed_records"] = None  # the frame's reader left them out
+    else:
+        with engine_client(engine) as client:
+            profile = profile_batch(
+                raw_drift_batch,
+                dataset,
+                reading.chunk_rows,
+                client,
+                max_rows=reading.model_rows,
+                seed=random_seed,
+            )
+            summary = _reading_summary(profile, engine.name, worker_count(client))
     logger.info(
-        "Current batch %s: %d rows, target %s, %d values not allowed by the schema",
+        "Current batch %s: %d rows, target %s, %d values not allowed by the schema; "
+        "%s engine, %d workers, %d pieces, %s malformed records left out; %d rows "
+        "for the model part%s",
         batch.path,
-        len(typed),
-        "present" if dataset.target.name in typed.columns else "absent",
-        int(unseen["count"].sum()),
+        profile.rows,
+        "present" if dataset.target.name in profile.profiles else "absent",
+        int(profile.unseen["count"].sum()),
+        summary["engine"],
+        summary["workers"],
+        summary["pieces"],
+        summary["malformed_records"],
+        summary["model_rows"],
+        " (a sample)" if summary["model_rows_sampled"] else "",
     )
-    return typed, unseen
+    current = {"profiles": profile.profiles, "reading": summary}
+    return current, profile.sample, profile.unseen
 
 
 def detect_batch_drift(  # noqa: PLR0917 - a node: Kedro passes its inputs by position
     prm_students: pd.DataFrame,
-    int_current_batch: pd.DataFrame,
+    int_current_profile: dict[str, Any],
     int_unseen_values: pd.DataFrame,
     dataset: DatasetSchema,
     tests: DriftThresholds,
@@ -93,8 +146,8 @@ def detect_batch_drift(  # noqa: PLR0917 - a node: Kedro passes its inputs by po
 
     Args:
         prm_students: The reference: the primary table the champion was trained on.
-        int_current_batch: Output of ``clean_current_batch``.
-        int_unseen_values: Its second output.
+        int_current_profile: ``profile_current_batch``'s first output.
+        int_unseen_values: Its third output.
         dataset: The schema.
         tests: Tests, effect-size gates and alert levels (``DriftThresholds``).
         batch: ``path`` of the batch.
@@ -103,12 +156,13 @@ def detect_batch_drift(  # noqa: PLR0917 - a node: Kedro passes its inputs by po
     Returns:
         The drift report: ``status`` (``ok`` / ``warning`` / ``drift`` /
         ``insufficient_data``), ``retrain_recommended``, ``action``,
-        ``reasons``, ``alerts`` and one entry per column (test, statistic, p, adjusted
-        p, PSI, JS, missing-share change, unseen values, level, reason).
+        ``reasons``, ``alerts``, ``reading`` (how the batch was read) and one entry
+        per column (test, statistic, p, adjusted p, PSI, JS, missing-share change,
+        unseen values, level, reason).
     """
     report = compare_profiles(
         profile_frame(prm_students, dataset),
-        profile_frame(int_current_batch, dataset),
+        int_current_profile["profiles"],
         int_unseen_values,
         dataset=dataset,
         thresholds=tests,
@@ -121,6 +175,7 @@ def detect_batch_drift(  # noqa: PLR0917 - a node: Kedro passes its inputs by po
         "dataset": dataset.name,
         "batch": batch.path,
         "reference_rows": len(prm_students),
+        "reading": int_current_profile["reading"],
         **report,
     }
     logger.info(
@@ -253,7 +308,8 @@ def predict_for_drift(
         model_selected: The fitted classifier (``predict`` on the feature columns).
         prm_students: The reference table (its predictions are in-sample for the
             champion: the reference distribution of predictions).
-        int_current_batch: The typed batch.
+        int_current_batch: The typed batch (a large lazy batch: a bounded sample,
+            ``profile_current_batch``).
         dataset: The schema.
 
     Returns:
@@ -293,8 +349,9 @@ def detect_model_drift(  # noqa: PLR0917 - a node: Kedro passes its inputs by po
 
     Returns:
         The model drift report (overall ``status``, ``retrain_recommended``,
-        ``action``, ``reasons``, and the ``input``, ``prediction``, ``performance``
-        parts) and its key figures as MLflow metrics.
+        ``action``, ``reasons``, the ``input``, ``prediction``, ``performance``
+        parts, ``predicted_rows`` and whether they are a sample of a large lazy batch,
+        ``predicted_rows_sampled``) and its key figures as MLflow metrics.
     """
     rng = np.random.default_rng(random_seed)
     assessable = rpt_drift_report["status"] != "insufficient_data"
@@ -313,6 +370,9 @@ def detect_model_drift(  # noqa: PLR0917 - a node: Kedro passes its inputs by po
     )
     _log_alerts(model_alerts(prediction or {}, drop), str(rpt_drift_report["batch"]))
     report = combine_with_inputs(rpt_drift_report, prediction, drop, tests)
+    # A large lazy batch's predictions are of a bounded sample (profile_current_batch)
+    report["predicted_rows"] = len(pred_drift_current)
+    report["predicted_rows_sampled"] = rpt_drift_report["reading"]["model_rows_sampled"]
     logger.info(
         "Model drift: %s, retrain recommended: %s",
         report["status"],
@@ -350,7 +410,8 @@ def compare_prediction_set_sizes(
         model_selected: The fitted model (``predict_proba`` on the feature columns).
         model_set_calibration: Its prediction sets' conformal calibration.
         prm_students: The reference rows.
-        int_current_batch: The typed batch (may be empty).
+        int_current_batch: The typed batch (may be empty; a large lazy batch: a
+            bounded sample).
         dataset: The schema.
 
     Returns:

@@ -6,12 +6,16 @@ Two pipelines, one namespace (``drift_monitoring``); the seeded simulations are 
 ``create_pipeline`` (registered as ``drift_monitoring``; needs a batch, so it is not in
 ``__default__``; needs no model):
     inputs: ``prm_students`` (the reference), ``raw_drift_batch`` (the current batch,
-    raw text; its path is the runtime parameter ``drift_batch``), ``params:dataset``,
-    ``params:random_seed``, ``params:drift_monitoring.{batch,tests}``
+    raw text: one frame, or with ``--env dask`` a lazy file, glob or folder profiled
+    piece by piece on a Dask cluster; its path is the runtime parameter
+    ``drift_batch``), ``params:dataset``, ``params:random_seed``,
+    ``params:drift_monitoring.{batch,reading,engine,tests}``
     outputs: ``rpt_drift_report`` (JSON verdict, MLflow artifact), ``rpt_drift_html``
     (self-contained HTML, MLflow artifact), ``rpt_drift_metrics`` (MLflow metrics
     ``drift.*``), ``rpt_drift_gauges`` (the verdict pushed to a Pushgateway when one
-    is configured); internal: ``drift_monitoring.int_current_batch`` and
+    is configured); internal: ``drift_monitoring.int_current_profile`` (the column
+    profiles, pickle), ``drift_monitoring.int_current_batch`` (typed rows for the
+    model part: a large lazy batch's bounded sample) and
     ``drift_monitoring.int_unseen_values`` (parquet)
 
 ``create_model_drift_pipeline`` (to register as ``drift_monitoring_model``, outside
@@ -29,7 +33,6 @@ Two pipelines, one namespace (``drift_monitoring``); the seeded simulations are 
 from kedro.pipeline import Node, Pipeline
 
 from .nodes import (
-    clean_current_batch,
     collect_drift_gauges,
     collect_drift_metrics,
     collect_model_drift_gauges,
@@ -37,6 +40,7 @@ from .nodes import (
     detect_batch_drift,
     detect_model_drift,
     predict_for_drift,
+    profile_current_batch,
     render_drift_report,
 )
 
@@ -44,20 +48,31 @@ SHARED_PARAMETERS = {"params:dataset", "params:random_seed"}
 
 
 def create_pipeline(**kwargs) -> Pipeline:
-    """Input drift of the current batch: cleaned, compared, reported."""
+    """Input drift of the current batch: cleaned and profiled, compared, reported."""
     return Pipeline(
         [
             Node(
-                clean_current_batch,
-                inputs=["raw_drift_batch", "params:dataset", "params:batch"],
-                outputs=["int_current_batch", "int_unseen_values"],
-                name="clean_current_batch",
+                profile_current_batch,
+                inputs=[
+                    "raw_drift_batch",
+                    "params:dataset",
+                    "params:batch",
+                    "params:reading",
+                    "params:engine",
+                    "params:random_seed",
+                ],
+                outputs=[
+                    "int_current_profile",
+                    "int_current_batch",
+                    "int_unseen_values",
+                ],
+                name="profile_current_batch",
             ),
             Node(
                 detect_batch_drift,
                 inputs=[
                     "prm_students",
-                    "int_current_batch",
+                    "int_current_profile",
                     "int_unseen_values",
                     "params:dataset",
                     "params:tests",
