@@ -59,6 +59,17 @@ def test_csv_records_keep_their_line_and_malformed_ones_their_text(
         ]
 
 
+def test_a_byte_order_mark_is_not_part_of_the_first_column(tmp_path, tiny_schema):
+    path = tmp_path / "in.csv"  # as spreadsheet programs export "CSV UTF-8"
+    path.write_bytes("\ufeffsport,level,hours,grade\nyes,A1,3,low\n".encode())
+    batch = RawBatchDataset(path=str(path)).load()
+
+    rows = _read_all(batch, tiny_schema, 10)
+
+    assert rows["sport"].tolist() == ["yes"]
+    assert rows[SOURCE_LINE].tolist() == [2]
+
+
 def test_pieces_hold_at_most_chunk_rows_lines(tmp_path, tiny_schema):
     path = tmp_path / "in.csv"
     path.write_text(HEADER + "".join(f"low,yes,A1,{i},x\n" for i in range(10)))

@@ -135,7 +135,8 @@ def _csv_header(path: str, encoding: str, fallback: str | None) -> tuple[list, i
         first = stream.readline()
     if not first.strip():
         raise RawDataError(f"{path}: the file is empty (no header row and no data)")
-    fields = next(csv.reader([_decode(first, path, encoding, fallback)]))
+    text = _decode(first, path, encoding, fallback).removeprefix("\ufeff")  # a BOM
+    fields = next(csv.reader([text]))
     return [f.strip() for f in fields], len(first)
 
 
