@@ -70,6 +70,13 @@ def test_a_byte_order_mark_is_not_part_of_the_first_column(tmp_path, tiny_schema
     assert rows[SOURCE_LINE].tolist() == [2]
 
 
+def test_a_missing_input_is_named_with_the_hint(tmp_path):
+    dataset = RawBatchDataset(path=str(tmp_path / "nope.csv"), missing_hint="try X")
+
+    with pytest.raises(RawDataError, match=r"nope.csv: no such file or folder: try X"):
+        dataset.load()
+
+
 def test_pieces_hold_at_most_chunk_rows_lines(tmp_path, tiny_schema):
     path = tmp_path / "in.csv"
     path.write_text(HEADER + "".join(f"low,yes,A1,{i},x\n" for i in range(10)))

@@ -356,6 +356,7 @@ class RawBatchDataset(AbstractDataset[None, RawBatch]):
         path: str,
         encoding: str = "utf-8",
         fallback_encoding: str | None = None,
+        missing_hint: str | None = None,
         metadata: dict[str, Any] | None = None,
     ) -> None:
         """Create the dataset.
@@ -365,21 +366,25 @@ class RawBatchDataset(AbstractDataset[None, RawBatch]):
             encoding: CSV text encoding.
             fallback_encoding: Retried when a CSV is not valid ``encoding``; ``None``
                 rejects such files.
+            missing_hint: What to do when nothing is found at ``path``, appended to
+                the message (e.g. how to name another input).
             metadata: Free-form (kedro-viz layer).
         """
         self._path = str(path)
         self._encoding = encoding
         self._fallback_encoding = fallback_encoding
+        self._missing_hint = missing_hint
         self.metadata = metadata
 
     def load(self) -> RawBatch:
         """The input's files (nothing else is read)."""
-        return RawBatch(
-            self._path,
-            tuple(expand_paths(self._path)),
-            self._encoding,
-            self._fallback_encoding,
-        )
+        try:
+            files = tuple(expand_paths(self._path))
+        except RawDataError as err:
+            if not self._missing_hint:
+                raise
+            raise RawDataError(f"{err}: {self._missing_hint}") from err
+        return RawBatch(self._path, files, self._encoding, self._fallback_encoding)
 
     def save(self, data: None) -> None:
         """Raw input is never written."""
