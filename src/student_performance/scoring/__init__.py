@@ -16,6 +16,16 @@ __all__ = [
     "RawBatch",
     "RawBatchDataset",
     "RegisteredModelDataset",
+    "RunDaskPartitionsDataset",
     "RunPartitionedDataset",
     "ScoringModel",
 ]
+
+
+def __getattr__(name: str):
+    """``RunDaskPartitionsDataset`` on first use (it imports Dask, ~0.5 s)."""
+    if name == "RunDaskPartitionsDataset":
+        from .dask_parts import RunDaskPartitionsDataset  # noqa: PLC0415
+
+        return RunDaskPartitionsDataset
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

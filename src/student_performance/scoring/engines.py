@@ -20,7 +20,7 @@ import logging
 import os
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -136,16 +136,16 @@ def score_on_cluster(
     model: ScoringModel,
     stamp: dict,
     client: Any,
-    done: Callable[[Piece, dict[str, Any]], None],
-) -> Any:
-    """Every piece scored on the cluster, kept there: a Dask DataFrame of results.
+    window: int,
+) -> Iterator[tuple[list[Piece], list[Any], list[dict[str, Any]]]]:
+    """Score every piece on the cluster; hand back finished pieces, in order, by window.
 
     The input becomes a Dask DataFrame (``dd.from_map``: one partition per piece, read
-    on the worker), scored with ``map_partitions(score_piece)`` and persisted, so the
-    results stay in the workers' memory; the caller's outputs are then written from
-    there by the workers (``dask.ParquetDataset``), and nothing travels back to this
-    process but counts. ``done`` is called for each piece as its partition finishes;
-    a terminal also gets Dask's progress bar.
+    on the worker), scored with ``map_partitions(score_piece)`` and submitted whole at
+    a low priority: the workers keep scoring while the caller has each window written
+    (the writes, at the default priority, go first), and a window's results leave the
+    workers' memory once the caller lets go of it. Only counts come back here. A
+    terminal also gets Dask's progress bar.
 
     Args:
         batch: The input.
@@ -153,10 +153,15 @@ def score_on_cluster(
         model: The model, its schema and its prediction-set calibration.
         stamp: ``model_name``, ``model_version``, ``scored_at``.
         client: The ``distributed.Client`` (``dask_client``).
-        done: Called with each piece and its ``count_piece`` once it is scored.
+        window: Pieces per window.
 
-    Returns:
-        ``score_piece``'s output for every record, one partition per piece, persisted.
+    Yields:
+        Per window of pieces, as they finish: the pieces, their results (one
+        ``Future`` of ``score_piece``'s output each, on the workers) and their
+        ``count_piece``.
+
+    Raises:
+        Exception: A piece's own error, re-raised here when its window is reached.
     """
     import dask.dataframe as dd  # noqa: PLC0415
     from distributed import as_completed, futures_of  # noqa: PLC0415
@@ -178,29 +183,55 @@ def score_on_cluster(
         meta=result_columns(model.model, model.schema, stamp, model.sets),
         enforce_metadata=False,
     )
-    scored = client.persist(scored)
-    futures = sorted(futures_of(scored), key=lambda future: future.key[-1])
+    results = sorted(
+        futures_of(client.persist(scored, priority=-1)),
+        key=lambda future: future.key[-1],
+    )
+    # Each piece's counts, taken where it lies (a value_counts over the whole frame
+    # would shuffle); holding these small futures does not hold the results.
+    counts = client.map(count_piece, results, pure=False)
     if sys.stderr.isatty():
         from distributed import progress  # noqa: PLC0415
 
         threading.Thread(
-            target=progress, args=(futures,), kwargs={"multi": False}, daemon=True
+            target=progress, args=(counts,), kwargs={"multi": False}, daemon=True
         ).start()
-    # Each partition's counts, taken where it lies: the progress and the tally, with
-    # no record moved (a value_counts over the whole frame would shuffle).
-    counted = dict(
-        zip(client.map(count_piece, futures, pure=False), pieces, strict=True)
-    )
-    for counts in as_completed(counted):
-        done(counted[counts], counts.result())  # a piece that failed raises here
-    return scored
+    # Windows of pieces in the order they finish (the scheduler picks the order);
+    # the files are named after their pieces, so the output does not depend on it.
+    index = {future.key: i for i, future in enumerate(counts)}
+    for finished in _windows(as_completed(counts), window):
+        chosen = sorted(index[future.key] for future in finished)
+        counted = [counts[i].result() for i in chosen]  # a failed piece raises here
+        yield [pieces[i] for i in chosen], [results[i] for i in chosen], counted
+        for i in chosen:  # written: let the workers forget them
+            results[i] = counts[i] = None
 
 
-def split_on_cluster(results: Any) -> tuple[Any, Any]:
-    """The scored records and the rejected ones: lazy Dask DataFrames over the
-    persisted ``score_on_cluster`` results (``split_results``' columns)."""
-    meta_scored, meta_rejected = split_results(results._meta)
+def _windows(futures: Iterator[Any], size: int) -> Iterator[list[Any]]:
+    """Consecutive lists of ``size`` items (the last may be shorter)."""
+    window: list[Any] = []
+    for future in futures:
+        window.append(future)
+        if len(window) == size:
+            yield window
+            window = []
+    if window:
+        yield window
+
+
+def split_on_cluster(result: Any, meta: pd.DataFrame) -> tuple[Any, Any]:
+    """One piece's scored records and rejected ones, as one-partition Dask DataFrames
+    over its result on the workers (``split_results``' columns).
+
+    Args:
+        result: A ``Future`` of ``score_piece``'s output (``score_on_cluster``).
+        meta: ``result_columns``.
+    """
+    import dask.dataframe as dd  # noqa: PLC0415
+
+    frame = dd.from_delayed([result], meta=meta, verify_meta=False)
+    meta_scored, meta_rejected = split_results(meta)
     return (
-        results.map_partitions(scored_records, meta=meta_scored),
-        results.map_partitions(rejected_records, meta=meta_rejected),
+        frame.map_partitions(scored_records, meta=meta_scored),
+        frame.map_partitions(rejected_records, meta=meta_rejected),
     )

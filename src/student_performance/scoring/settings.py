@@ -33,8 +33,9 @@ class DaskSettings(_Frozen):
         workers: Worker processes of the ``LocalCluster`` started when no address is
             set.
         threads_per_worker: Threads per local worker.
-        memory_limit: Per local worker (Dask's spelling, e.g. ``1.5GB``); a worker
-            near it spills results to its local disk.
+        memory_limit: Per local worker (Dask's spelling, e.g. ``1.5GB``).
+        pieces_per_save: Finished pieces handed to the catalog at a time; the workers
+            write them in one go and then let them go, while scoring the next.
     """
 
     scheduler_address_env: str = "DASK_SCHEDULER_ADDRESS"
@@ -42,6 +43,7 @@ class DaskSettings(_Frozen):
     workers: int = Field(2, ge=1)
     threads_per_worker: int = Field(1, ge=1)
     memory_limit: str = "1.5GB"
+    pieces_per_save: int = Field(4, ge=1)
 
 
 class EngineSettings(_Frozen):

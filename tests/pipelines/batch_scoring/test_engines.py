@@ -29,21 +29,15 @@ START_TIMEOUT_S = 60
 def run_node(batch, model, engine: EngineSettings, chunk_rows: int = 1000):
     """Every partition ``score_batch`` yields, concatenated, and the last tally.
 
-    The pandas engine yields dicts of partitions; the Dask engine yields Dask
-    DataFrames on the cluster once, computed here before the node resumes (as Kedro
-    saves them before resuming it).
+    The Dask engine's partitions are Dask DataFrames over data on the workers,
+    computed here before the node resumes (Kedro saves them before resuming it).
     """
     scored, rejected, tally = [], [], None
     for scored_parts, rejected_parts, tally in score_batch(
         batch, model, ReadingSettings(chunk_rows=chunk_rows), engine
     ):
-        if isinstance(scored_parts, dict):
-            scored += list(scored_parts.values())
-            rejected += list(rejected_parts.values())
-        else:
-            assert scored_parts.npartitions == tally["partitions_total"]
-            scored.append(scored_parts.compute())
-            rejected.append(rejected_parts.compute())
+        for parts, into in ((scored_parts, scored), (rejected_parts, rejected)):
+            into += [getattr(p, "compute", lambda p=p: p)() for p in parts.values()]
     order = ["source_file", "source_line"]
     return (
         pd.concat(scored).sort_values(order).reset_index(drop=True),

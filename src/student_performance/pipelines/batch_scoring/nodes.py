@@ -30,6 +30,7 @@ from student_performance.scoring.score import (
     MODEL_VERSION,
     SCORED_AT,
     count_piece,
+    result_columns,
     split_results,
 )
 from student_performance.scoring.settings import EngineSettings, ReadingSettings
@@ -104,7 +105,7 @@ def score_batch(
     model_for_scoring: ScoringModel,
     reading: ReadingSettings,
     engine: EngineSettings,
-) -> Iterator[tuple[Any, Any, dict[str, Any]]]:
+) -> Iterator[tuple[Parts, Parts, dict[str, Any]]]:
     """Score every record of the input, piece by piece, with the pandas or Dask engine.
 
     Args:
@@ -116,12 +117,12 @@ def score_batch(
             ``progress_step``.
 
     Yields:
-        pandas: per piece, its scored records and its rejected records (one
-        partition each, ``part-<piece>``) and the running tally; at least once, even
-        for an input with no records. dask: once, the scored and the rejected records
-        as Dask DataFrames kept on the cluster (one partition per piece, written by
-        the workers when Kedro saves them) and the tally. The tally holds the counts,
-        model, engine, workers and timings.
+        The scored records and the rejected records of finished pieces (one
+        partition per piece, ``part-<piece>``: pandas frames, one piece at a time;
+        Dask DataFrames over results on the workers, ``dask.pieces_per_save`` at a
+        time, written by the workers when Kedro saves them) and the running tally
+        (counts, model, engine, workers, timings). At least once, even for an input
+        with no records.
     """
     stamp = {
         MODEL_NAME: model_for_scoring.name,
@@ -137,56 +138,68 @@ def score_batch(
         tally["started_at"] = time.time()
         tally["workers"] = worker_count(client)
         progress = _Progress(sum(p.rows for p in pieces), engine.progress_step)
-        if client is not None and pieces:
-            outputs = _score_on_cluster(
+        steps = (
+            _cluster_steps(
                 raw_scoring_batch,
                 pieces,
                 model_for_scoring,
                 stamp,
                 client,
-                tally,
-                progress,
+                engine.dask.pieces_per_save,
             )
-            tally["scoring_seconds"] = round(time.perf_counter() - started, 3)
-            yield *outputs, tally
-            return  # resumed once Kedro has written the outputs from the cluster
-        for piece, result in run_pandas(
-            raw_scoring_batch, pieces, model_for_scoring, stamp
-        ):
-            scored, rejected = split_results(result)
-            _count(tally, count_piece(result))
-            tally["scoring_seconds"] = round(time.perf_counter() - started, 3)
-            progress.update(tally)
-            name = f"part-{piece.index:05d}"
-            parts = {name: scored}, {name: rejected}
+            if client is not None
+            else _local_steps(raw_scoring_batch, pieces, model_for_scoring, stamp)
+        )
+        for step in steps:
+            parts: tuple[Parts, Parts] = ({}, {})
+            for piece, scored, rejected, counts in step:
+                _count(tally, counts)
+                tally["scoring_seconds"] = round(time.perf_counter() - started, 3)
+                progress.update(tally)
+                parts[0][f"part-{piece.index:05d}"] = scored
+                parts[1][f"part-{piece.index:05d}"] = rejected
             yield *parts, copy.deepcopy(tally)
-            # Resumed: Kedro has saved this piece. Kedro 1.7 splits a multi-output
+            # Resumed: Kedro has saved these pieces. Kedro 1.7 splits a multi-output
             # generator with itertools.tee (more_itertools spy/unzip) and one tee copy
             # never advances, so every yielded tuple stays referenced; emptying the
-            # partition dicts lets the pieces go (memory then stays flat).
+            # partition dicts lets the pieces go (memory then stays flat, here and on
+            # the workers).
             for saved in parts:
                 saved.clear()
         if not pieces:
             yield {}, {}, tally
 
 
-def _score_on_cluster(
+Step = list[tuple[Piece, Any, Any, dict[str, Any]]]
+
+
+def _local_steps(
+    batch: RawBatch, pieces: list[Piece], model: ScoringModel, stamp: dict
+) -> Iterator[Step]:
+    """The pandas engine: one piece per step, scored here."""
+    for piece, result in run_pandas(batch, pieces, model, stamp):
+        yield [(piece, *split_results(result), count_piece(result))]
+
+
+def _cluster_steps(  # noqa: PLR0913, PLR0917
     batch: RawBatch,
     pieces: list[Piece],
     model: ScoringModel,
     stamp: dict,
     client: Any,
-    tally: dict[str, Any],
-    progress: _Progress,
-) -> tuple[Any, Any]:
-    """``engines.score_on_cluster``, tallied and its progress logged as pieces finish:
-    the two outputs, Dask DataFrames on the cluster."""
-
-    def done(_piece: Piece, counts: dict[str, Any]) -> None:
-        _count(tally, counts)
-        progress.update(tally)
-
-    return split_on_cluster(score_on_cluster(batch, pieces, model, stamp, client, done))
+    window: int,
+) -> Iterator[Step]:
+    """The Dask engine: ``window`` finished pieces per step, on the workers."""
+    if not pieces:
+        return
+    meta = result_columns(model.model, model.schema, stamp, model.sets)
+    for done, results, counted in score_on_cluster(
+        batch, pieces, model, stamp, client, window
+    ):
+        yield [
+            (piece, *split_on_cluster(result, meta), counts)
+            for piece, result, counts in zip(done, results, counted, strict=True)
+        ]
 
 
 def build_scoring_report(int_scoring_tally: dict[str, Any]) -> dict[str, Any]:
