@@ -65,6 +65,13 @@ def test_the_set_always_holds_the_predicted_class():
 
 def test_describe_set():
     assert describe_set(["Good", "Vg"], 0.9) == "Good or Vg, 90 %"
+    classes = ["Average", "Good", "Vg", "Excellent"]
+    assert describe_set(["Good", "Vg"], 0.9, classes) == "Good or Vg, 90 %"
+    # a set with a gap says what it leaves out, not only what it holds
+    assert (
+        describe_set(["Average", "Vg"], 0.9, classes)
+        == "Average or Vg (not Good), 90 %"
+    )
 
 
 @pytest.mark.slow  # repeated CV on the full cleaned table: seconds per seed

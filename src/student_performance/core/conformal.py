@@ -9,7 +9,10 @@ class for at least about ``1 - alpha`` of new rows drawn like the training rows.
 * ``marginal``: one ``q`` for all rows; ``class_conditional`` (Mondrian): one ``q`` per
   true class, so each class is covered at the level, at the price of larger sets.
 * ``contiguous``: the target is ordinal, so a set is widened to the run of classes
-  between its lowest and highest member ("Good - Vg", never "Average or Vg").
+  between its lowest and highest member ("Good or Vg", never "Average or Vg"). With
+  ``contiguous: false`` a set may skip a class; the page then names what it skips
+  ("Average or Vg (not Good)"). The ordinal ridge's cumulative-logit probabilities
+  are unimodal, so its sets are runs either way (``studies/prediction_sets.py``).
 * A set is never empty: the most probable class is always in it.
 
 Written with numpy rather than a library: ``crepes`` and MAPIE both work on a fitted
@@ -130,9 +133,23 @@ def set_labels(members: np.ndarray, classes: list[str]) -> list[list[str]]:
     return [list(names[row]) for row in members]
 
 
-def describe_set(labels: list[str], level: float) -> str:
-    """``Good or Vg, 90 %`` (what the page and the card show)."""
-    return f"{' or '.join(labels)}, {round(level * 100):g} %"
+def describe_set(
+    labels: list[str], level: float, classes: list[str] | None = None
+) -> str:
+    """``Good or Vg, 90 %`` (what the page shows).
+
+    A set that skips a class in between (``contiguous: false`` allows "Average or Vg")
+    names the skipped classes, ``Average or Vg (not Good), 90 %``, so that the gap
+    reads as the model's statement rather than as an omission. ``classes``: all the
+    classes in order (``None``: no gap check).
+    """
+    text = " or ".join(labels)
+    if classes is not None and labels:
+        inside = classes[classes.index(labels[0]) : classes.index(labels[-1]) + 1]
+        skipped = [name for name in inside if name not in labels]
+        if skipped:
+            text += f" (not {' or '.join(skipped)})"
+    return f"{text}, {round(level * 100):g} %"
 
 
 def out_of_fold_proba(
