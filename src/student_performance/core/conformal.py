@@ -129,8 +129,10 @@ def apply_set_calibration(
 
 def set_labels(members: np.ndarray, classes: list[str]) -> list[list[str]]:
     """Each row's set as class names, lowest first."""
-    names = np.asarray(classes, dtype=object)
-    return [list(names[row]) for row in members]
+    return [
+        [name for name, member in zip(classes, row, strict=True) if member]
+        for row in members.tolist()
+    ]
 
 
 def describe_set(

@@ -74,15 +74,30 @@ class _LookupEncoder:
         self.tables = tables
         self.width = width
         self.dtype = dtype
+        # Every table in one flat array, and for each output column: its feature,
+        # where its value for that feature's first row sits, and the step to the
+        # next row. Encoding is then one gather for any number of features.
+        self._flat = np.concatenate([t.ravel() for t in tables]).astype(dtype)
+        self._rows = np.array([len(t) for t in tables], dtype=np.intp)
+        self._feature = np.empty(width, dtype=np.intp)
+        self._start = np.empty(width, dtype=np.intp)
+        self._step = np.empty(width, dtype=np.intp)
+        offset = 0
+        for j, (owned, table) in enumerate(zip(columns, tables, strict=True)):
+            self._feature[owned] = j
+            self._start[owned] = offset + np.arange(table.shape[1])
+            self._step[owned] = table.shape[1]
+            offset += table.size
 
     def transform(self, codes: np.ndarray) -> np.ndarray:
-        """Encode rows of codes (n x features, -1 = missing) into the model matrix."""
-        out = np.empty((len(codes), self.width), dtype=self.dtype)
-        for j, (columns, table) in enumerate(
-            zip(self.columns, self.tables, strict=True)
-        ):
-            out[:, columns] = table[codes[:, j]]
-        return out
+        """Encode rows of codes (n x features, -1 = missing) into the model matrix.
+
+        Code -1 picks a table's last row (missing), as Python indexing would. The
+        matrix is C-ordered like the preprocessor's: the estimator's product then
+        sums in the same order, to the same last bit.
+        """
+        rows = (codes % self._rows)[:, self._feature]
+        return np.ascontiguousarray(self._flat[self._start + rows * self._step])
 
 
 class _EncodedEstimator:
@@ -235,9 +250,17 @@ class Predictor:
     ) -> None:
         self.model = model_selected
         self.set_calibration = set_calibration
+        # the calibration's thresholds as an array once, not per request
+        self._set_calibration = (
+            None
+            if set_calibration is None
+            else set_calibration
+            | {"thresholds": np.asarray(set_calibration["thresholds"], dtype=float)}
+        )
         self.schema_data = model_dataset_schema
         self.dataset = DatasetSchema.model_validate(model_dataset_schema)
         self.classes = [str(c) for c in model_selected.classes_]
+        self._class_index = {name: i for i, name in enumerate(self.classes)}
         self._compiled = _compile(model_selected, self.dataset) if fast else None
         # The reference student of linear explanations: every feature missing, i.e.
         # imputed to its most common training value.
@@ -279,7 +302,7 @@ class Predictor:
             return None
         encoded = self._compiled.estimator_
         codes = np.asarray(codes, dtype=np.intp).reshape(len(labels), -1)
-        predicted = np.array([self.classes.index(label) for label in labels])
+        predicted = np.array([self._class_index[label] for label in labels])
         contributions = feature_contributions(
             encoded.final,
             encoded.encoder.transform(codes),
@@ -307,11 +330,11 @@ class Predictor:
     ) -> list[list[str]] | None:
         """Each row's prediction set (classes in order, holding the row's predicted
         class), or ``None`` without sets."""
-        if self.set_calibration is None:
+        if self._set_calibration is None:
             return None
-        predicted = np.array([self.classes.index(label) for label in labels])
+        predicted = np.array([self._class_index[label] for label in labels])
         members = apply_set_calibration(
-            np.asarray(proba), self.set_calibration, predicted
+            np.asarray(proba), self._set_calibration, predicted
         )
         return set_labels(members, self.classes)
 
