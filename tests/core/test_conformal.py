@@ -13,6 +13,7 @@ from student_performance.core.conformal import (
     evaluate_prediction_sets,
     fit_set_thresholds,
     prediction_sets,
+    row_prediction_set,
     summarise_set_rows,
 )
 
@@ -61,6 +62,23 @@ def test_the_set_always_holds_the_predicted_class():
     # a decision rule that picked class 2: the set widens to hold it
     with_rule = prediction_sets(proba, narrow, predicted=np.array([2]))
     assert with_rule.tolist() == [[True, True, True, False]]
+
+
+@pytest.mark.parametrize("contiguous", [True, False])
+def test_one_row_in_plain_python_is_the_same_set(contiguous):
+    """The served single-record path gives the very sets of the array path, on many
+    rows, thresholds and predicted classes (ties at the threshold included)."""
+    rng = np.random.default_rng(5)
+    proba = rng.dirichlet(np.full(4, 0.7), 3_000)
+    proba[:50] = np.round(proba[:50], 1)  # values on a threshold
+    thresholds = np.array([0.6, 0.9, 0.7, 0.8])
+    predicted = rng.integers(0, 4, len(proba))
+    expected = prediction_sets(proba, thresholds, contiguous, predicted)
+    rows = [
+        row_prediction_set(row, thresholds.tolist(), contiguous, int(k))
+        for row, k in zip(proba.tolist(), predicted, strict=True)
+    ]
+    assert rows == expected.tolist()
 
 
 def test_describe_set():

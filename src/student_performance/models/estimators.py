@@ -146,7 +146,8 @@ def _cumulative_proba(score: np.ndarray, cuts: np.ndarray, scale: float) -> np.n
     proba[:, 0] = cumulative[:, 0]
     np.subtract(cumulative[:, 1:], cumulative[:, :-1], out=proba[:, 1:-1])
     np.subtract(1.0, cumulative[:, -1], out=proba[:, -1])
-    return np.clip(proba, 0, 1, out=proba)
+    # np.clip(proba, 0, 1) without its Python-level dispatch
+    return np.minimum(np.maximum(proba, 0, out=proba), 1, out=proba)
 
 
 def fit_cumulative_logit(

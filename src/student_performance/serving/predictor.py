@@ -31,7 +31,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from student_performance.core.conformal import apply_set_calibration, set_labels
+from student_performance.core.conformal import (
+    apply_set_calibration,
+    row_prediction_set,
+    set_labels,
+)
 from student_performance.core.explain import (
     EXPLANATION_UNITS,
     explanation_kind,
@@ -88,6 +92,15 @@ class _LookupEncoder:
             self._start[owned] = offset + np.arange(table.shape[1])
             self._step[owned] = table.shape[1]
             offset += table.size
+        # One row: when every feature owns a run of adjacent columns, its encoding
+        # is the features' blocks joined in column order (one concatenate).
+        order = sorted(range(len(columns)), key=lambda j: int(np.min(columns[j])))
+        joined = np.concatenate([np.asarray(columns[j]) for j in order])
+        self._row_order = (
+            [(j, tables[j]) for j in order]
+            if np.array_equal(joined, np.arange(width))
+            else None
+        )
 
     def transform(self, codes: np.ndarray) -> np.ndarray:
         """Encode rows of codes (n x features, -1 = missing) into the model matrix.
@@ -96,6 +109,10 @@ class _LookupEncoder:
         matrix is C-ordered like the preprocessor's: the estimator's product then
         sums in the same order, to the same last bit.
         """
+        if len(codes) == 1 and self._row_order is not None:
+            row = codes[0]
+            blocks = [table[row[j]] for j, table in self._row_order]
+            return np.concatenate(blocks).astype(self.dtype, copy=False)[None, :]
         rows = (codes % self._rows)[:, self._feature]
         return np.ascontiguousarray(self._flat[self._start + rows * self._step])
 
@@ -230,6 +247,23 @@ def _same_answers(
     )
 
 
+def _direct_is_same(compiled: Any, dataset: DatasetSchema) -> bool:
+    """Whether the encoded estimator's own probabilities are the model's: every class
+    seen in training, in order, as float64 (the wrapper then only copies them into a
+    zero array), checked on probe rows of one and of many."""
+    encoded = compiled.estimator_
+    seen = np.asarray(encoded.classes_)
+    if not np.array_equal(seen, np.arange(len(compiled.classes_))):
+        return False
+    sizes = [len(spec.values) for spec in dataset.features]
+    probe = _probe_codes(sizes, 64, 2)
+    direct = encoded.predict_proba(probe)
+    return direct.dtype == np.float64 and all(
+        _same(encoded.predict_proba(rows), compiled.predict_proba(rows))
+        for rows in (probe, probe[:1])
+    )
+
+
 class Predictor:
     """Predicted class and class probabilities for validated records.
 
@@ -257,6 +291,11 @@ class Predictor:
             else set_calibration
             | {"thresholds": np.asarray(set_calibration["thresholds"], dtype=float)}
         )
+        self._set_thresholds = (
+            None
+            if set_calibration is None
+            else [float(t) for t in set_calibration["thresholds"]]
+        )
         self.schema_data = model_dataset_schema
         self.dataset = DatasetSchema.model_validate(model_dataset_schema)
         self.classes = [str(c) for c in model_selected.classes_]
@@ -270,6 +309,9 @@ class Predictor:
             else self._compiled.estimator_.encoder.transform(
                 np.full((1, len(self.dataset.features)), -1, dtype=np.intp)
             )
+        )
+        self._direct = self._compiled is not None and _direct_is_same(
+            self._compiled, self.dataset
         )
         if fast and self._compiled is None:
             logger.warning(
@@ -330,12 +372,19 @@ class Predictor:
     ) -> list[list[str]] | None:
         """Each row's prediction set (classes in order, holding the row's predicted
         class), or ``None`` without sets."""
-        if self._set_calibration is None:
+        calibration = self._set_calibration
+        if calibration is None:
             return None
+        if len(labels) == 1:  # one record: plain Python, the same comparisons
+            members = row_prediction_set(
+                proba[0].tolist(),
+                self._set_thresholds,
+                calibration["contiguous"],
+                self._class_index[labels[0]],
+            )
+            return [[c for c, m in zip(self.classes, members, strict=True) if m]]
         predicted = np.array([self._class_index[label] for label in labels])
-        members = apply_set_calibration(
-            np.asarray(proba), self._set_calibration, predicted
-        )
+        members = apply_set_calibration(np.asarray(proba), calibration, predicted)
         return set_labels(members, self.classes)
 
     @property
@@ -353,14 +402,18 @@ class Predictor:
             The predicted class of each row and the probabilities (rows x classes).
         """
         model = self._compiled
-        proba = model.predict_proba(codes)
+        proba = (
+            model.estimator_.predict_proba(codes)  # every class seen: same array
+            if self._direct
+            else model.predict_proba(codes)
+        )
         # The decision rule on the probabilities just computed (not a second pass);
         # the same function predict_index applies, so the same classes.
         index = model.index_from_proba(proba)
         if index is None:
             index = model.predict_index(codes)
-        labels = model.classes_[index]
-        return [str(label) for label in labels], proba
+        classes = self.classes  # model.classes_ as str
+        return [classes[i] for i in index.tolist()], proba
 
     def predict_values(
         self, rows: Sequence[tuple[str | float | None, ...]], codes: list[list[int]]
