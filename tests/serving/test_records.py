@@ -159,3 +159,50 @@ def test_look_up_path_and_node_path_agree_exactly(champion_bundle, raw_records):
     assert fast.fast_path and not slow.fast_path
     assert fast_labels == slow_labels
     np.testing.assert_array_equal(fast_proba, slow_proba)
+
+
+def test_one_record_at_a_time_is_the_pandas_path_to_the_last_bit(
+    champion_bundle, raw_records
+):
+    """What /predict computes for a single record (the one-row encoding, the plain
+    Python set) equals the inference nodes' pandas path on that row alone, for
+    every 10th record of the messy file (its spellings and gaps)."""
+    records, fast = champion_bundle.records, champion_bundle.predictor
+    for record in raw_records[::10]:
+        values, codes = records.encode(records.model.model_validate(record))
+        labels, proba = fast.predict_values([values], [codes])
+        text = pd.DataFrame(
+            [["" if v is None else str(v) for v in values]],
+            columns=fast.dataset.feature_names,
+            dtype="string",
+        )
+        features = prepare_features(text, fast.schema_data)
+        expected = predict_frame(fast.model, features, fast.set_calibration)
+        assert labels == [expected["prediction"].iloc[0]]
+        np.testing.assert_array_equal(proba, expected.iloc[:, 1:-1].to_numpy(float))
+        assert fast.prediction_sets(proba, labels) == [
+            expected["prediction_set"].iloc[0].split("|")
+        ]
+
+
+def test_plain_records_skip_the_model_with_the_same_values(
+    champion_bundle, raw_records
+):
+    records = champion_bundle.records
+    for record in raw_records:
+        plain = records.encode_plain(record)
+        assert plain == records.encode(records.model.model_validate(record))
+    attribute = records.attributes[records.feature_names.index("Class_ X_Percentage")]
+    assert records.encode_plain({attribute: " vg "}) == records.encode(
+        records.model.model_validate({attribute: " vg "})
+    )
+    # anything but known fields with allowed strings or null goes to the model
+    for odd in (
+        {"Caste": "Brahmin"},
+        {"Caste": 3},
+        {"nope": "x"},
+        {"Class_ X_Percentage": "vg", attribute: "good"},
+        ["Caste"],
+        None,
+    ):
+        assert records.encode_plain(odd) is None

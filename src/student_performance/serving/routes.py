@@ -65,11 +65,16 @@ def _predict(
     bundle: ModelBundle, payloads: list[Any], batch: bool
 ) -> tuple[list[tuple], list[str], Any, list[list[int]]]:
     records = bundle.records
-    rows, codes = [], []
-    for record in validate_records(payloads, records, batch):
-        values, record_codes = records.encode(record)
-        rows.append(values)
-        codes.append(record_codes)
+    # Plain records (known fields, allowed strings) skip the Pydantic model; any
+    # other makes the whole request go through it, which answers or names the errors.
+    encoded = [records.encode_plain(payload) for payload in payloads]
+    if None in encoded:
+        encoded = [
+            records.encode(record)
+            for record in validate_records(payloads, records, batch)
+        ]
+    rows = [values for values, _ in encoded]
+    codes = [record_codes for _, record_codes in encoded]
     labels, proba = bundle.predictor.predict_values(rows, codes)
     return rows, labels, proba, codes
 
@@ -166,7 +171,9 @@ def _explanation(
 ) -> dict[str, Any] | None:
     """``explanation`` for ``?explain=true`` (``None`` inside when the model has none;
     ``None`` when not asked for)."""
-    if request.query_params.get("explain", "").lower() not in {"true", "1", "yes"}:
+    if not request.scope.get("query_string") or request.query_params.get(
+        "explain", ""
+    ).lower() not in {"true", "1", "yes"}:
         return None
     predictor = bundle.predictor
     rows = predictor.explain_codes(codes, labels)
