@@ -115,7 +115,7 @@ async def answer_predictions(
     Reads and validates the body, predicts with this request's bundle, counts and logs
     the predictions, and answers (a 422 naming every problem when the body is invalid).
     The answer holds each record's prediction set when the model has a set calibration,
-    and (``/predict?explain=true``) the record's feature contributions.
+    and (``?explain=true``) each record's feature contributions.
     """
     start = time.perf_counter()
     bundle = state.bundle  # this request's model, whatever a reload does
@@ -159,18 +159,18 @@ async def answer_predictions(
         batch=batch,
         sets=sets,
         set_level=predictor.set_level,
-        explanation=None if batch else _explanation(request, bundle, codes, labels),
+        explanations=_explanations(request, bundle, codes, labels),
     )
     return FastJSONResponse(
         body, headers={"X-Request-Id": request_id, "X-Model-Version": bundle.version}
     )
 
 
-def _explanation(
+def _explanations(
     request: Request, bundle: ModelBundle, codes: list[list[int]], labels: list[str]
-) -> dict[str, Any] | None:
-    """``explanation`` for ``?explain=true`` (``None`` inside when the model has none;
-    ``None`` when not asked for)."""
+) -> list[dict[str, Any] | None] | None:
+    """Per record, its ``explanation`` for ``?explain=true`` (``None`` for each when
+    the model has none); ``None`` when not asked for."""
     if not request.scope.get("query_string") or request.query_params.get(
         "explain", ""
     ).lower() not in {"true", "1", "yes"}:
@@ -178,13 +178,9 @@ def _explanation(
     predictor = bundle.predictor
     rows = predictor.explain_codes(codes, labels)
     if rows is None:
-        return {"explanation": None}
-    return {
-        "explanation": {
-            "units": predictor.explanation_units,
-            "contributions": rows[0],
-        }
-    }
+        return [None] * len(labels)
+    units = predictor.explanation_units
+    return [{"units": units, "contributions": row} for row in rows]
 
 
 def _record_openapi(bundle: ModelBundle, limit: int) -> tuple[dict, dict]:
