@@ -13,6 +13,7 @@ from student_performance.models.estimators import (
     OrderedClassifier,
     OrdinalRidgeClassifier,
     _cumulative_proba,
+    _cumulative_row,
 )
 
 
@@ -65,3 +66,23 @@ def test_unfitted_models_say_so():
         OrdinalRidgeClassifier().predict_proba(X)
     with pytest.raises(NotFittedError):
         OrderedClassifier(LogisticRegression(), ["a", "b"]).predict_proba(X)
+
+
+def test_one_row_in_plain_python_gives_the_same_probabilities():
+    """``predict_proba_one`` (what a served record uses) equals ``predict_proba`` to
+    the last bit, scores far in the tails included (exp overflows there)."""
+    rng = np.random.default_rng(4)
+    scores = np.concatenate([rng.normal(0, 3, 20_000), [-1e4, -800.0, 800.0, 1e4]])
+    for n_cuts in (1, 3):
+        cuts, scale = np.sort(rng.normal(0, 2, n_cuts)), rng.uniform(0.05, 3)
+        expected = _cumulative_proba(scores, cuts, scale)
+        rows = [_cumulative_row(s, cuts.tolist(), scale) for s in scores.tolist()]
+        np.testing.assert_array_equal(np.array(rows), expected)
+    X = rng.normal(size=(200, 3))
+    y = np.digitize(X[:, 0], [-0.5, 0.5])
+    model = OrdinalRidgeClassifier(link="out_of_fold").fit(X, y)
+    for row in X[:50]:
+        np.testing.assert_array_equal(
+            np.array([model.predict_proba_one(row[None, :])]),
+            model.predict_proba(row[None, :]),
+        )

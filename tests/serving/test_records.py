@@ -12,7 +12,9 @@ from pydantic import ValidationError
 from pydantic_core import PydanticCustomError
 
 from student_performance.core.cleaning import clean_text, normalise_frame
+from student_performance.core.conformal import fit_prediction_sets
 from student_performance.core.inference import predict_frame, prepare_features
+from student_performance.core.selection import fit_configuration
 from student_performance.models.candidates import build_candidate
 from student_performance.models.estimators import OrderedClassifier
 from student_performance.serving.predictor import Predictor
@@ -161,13 +163,37 @@ def test_look_up_path_and_node_path_agree_exactly(champion_bundle, raw_records):
     np.testing.assert_array_equal(fast_proba, slow_proba)
 
 
+@pytest.fixture(scope="module")
+def ridge_predictor(primary_table, dataset_schema) -> Predictor:
+    """The served champion's kind: ordinal ridge, out-of-fold link, with sets."""
+    configuration = {
+        "estimator": "ordinal_ridge",
+        "ordinal_as": "onehot",
+        "params": {"alpha": 1.0, "link": "out_of_fold"},
+        "decision": {"rule": "argmax", "cost": "absolute"},
+    }
+    model = fit_configuration(primary_table, configuration, dataset_schema, seed=0)
+    sets = fit_prediction_sets(
+        primary_table, dataset_schema, configuration, {"inner_splits": 3}, seed=0
+    )
+    return Predictor(
+        model, dataset_schema.model_dump(mode="json"), set_calibration=sets
+    )
+
+
+@pytest.mark.parametrize("kind", ["logistic_regression", "ordinal_ridge"])
 def test_one_record_at_a_time_is_the_pandas_path_to_the_last_bit(
-    champion_bundle, raw_records
+    kind, champion_bundle, ridge_predictor, raw_records
 ):
-    """What /predict computes for a single record (the one-row encoding, the plain
-    Python set) equals the inference nodes' pandas path on that row alone, for
-    every 10th record of the messy file (its spellings and gaps)."""
-    records, fast = champion_bundle.records, champion_bundle.predictor
+    """What /predict computes for a single record (the one-row encoding, the
+    ridge's plain-Python link, the plain-Python set) equals the inference nodes'
+    pandas path on that row alone, for every 10th record of the messy file."""
+    records = champion_bundle.records
+    fast = (
+        champion_bundle.predictor if kind == "logistic_regression" else ridge_predictor
+    )
+    assert fast.fast_path
+    assert kind != "ordinal_ridge" or fast._one  # the row path is what is tested
     for record in raw_records[::10]:
         values, codes = records.encode(records.model.model_validate(record))
         labels, proba = fast.predict_values([values], [codes])

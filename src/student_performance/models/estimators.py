@@ -9,6 +9,7 @@ logistic link on the same score.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -128,6 +129,15 @@ class OrdinalRidgeClassifier(ClassifierMixin, BaseEstimator):
         index = np.searchsorted(self.thresholds_, self.decision_function(X))
         return self.classes_[index]
 
+    def predict_proba_one(self, X) -> list[float]:  # noqa: N803
+        """``predict_proba`` of a single row (1 x features), as a list: the same
+        product for the score, then the link in plain Python (``_cumulative_row``),
+        the same numbers without a dozen array operations on four values."""
+        _check_fitted(self, "regressor_")
+        score = float(self.decision_function(X)[0])
+        cuts = getattr(self, "link_cuts_", self.thresholds_)
+        return _cumulative_row(score, np.asarray(cuts).tolist(), float(self.scale_))
+
     def predict_proba(self, X) -> np.ndarray:  # noqa: N803
         _check_fitted(self, "regressor_")
         cuts = getattr(self, "link_cuts_", self.thresholds_)  # models pickled before
@@ -148,6 +158,26 @@ def _cumulative_proba(score: np.ndarray, cuts: np.ndarray, scale: float) -> np.n
     np.subtract(1.0, cumulative[:, -1], out=proba[:, -1])
     # np.clip(proba, 0, 1) without its Python-level dispatch
     return np.minimum(np.maximum(proba, 0, out=proba), 1, out=proba)
+
+
+def _expit(x: float) -> float:
+    """scipy's ``expit`` for one number: its formula ``1 / (1 + exp(-x))`` with the C
+    library's ``exp``, as scipy computes it (tested bit for bit)."""
+    try:
+        return 1.0 / (1.0 + math.exp(-x))
+    except OverflowError:  # exp(-x) is inf: scipy gives 1 / inf
+        return 0.0
+
+
+def _cumulative_row(score: float, cuts: list[float], scale: float) -> list[float]:
+    """``_cumulative_proba`` of one score, in plain Python: the same operations on
+    the same doubles, so the same probabilities."""
+    cumulative = [_expit((cut - score) / scale) for cut in cuts]
+    edges = [0.0, *cumulative, 1.0]
+    return [
+        min(max(high - low, 0.0), 1.0)
+        for low, high in zip(edges[:-1], edges[1:], strict=True)
+    ]
 
 
 def fit_cumulative_logit(

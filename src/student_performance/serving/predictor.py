@@ -264,6 +264,25 @@ def _direct_is_same(compiled: Any, dataset: DatasetSchema) -> bool:
     )
 
 
+def _one_row_is_same(compiled: Any, dataset: DatasetSchema) -> bool:
+    """Whether the final estimator's ``predict_proba_one`` (one row without array
+    overhead, e.g. ``OrdinalRidgeClassifier``'s) gives its ``predict_proba`` bit for
+    bit, on probe rows one at a time."""
+    encoded = compiled.estimator_
+    one = getattr(encoded.final, "predict_proba_one", None)
+    if one is None:
+        return False
+    sizes = [len(spec.values) for spec in dataset.features]
+    probe = _probe_codes(sizes, 64, 3)
+    return all(
+        _same(
+            np.array([one(encoded.encoder.transform(probe[[i]]))]),
+            compiled.predict_proba(probe[[i]]),
+        )
+        for i in range(len(probe))
+    )
+
+
 class Predictor:
     """Predicted class and class probabilities for validated records.
 
@@ -313,6 +332,7 @@ class Predictor:
         self._direct = self._compiled is not None and _direct_is_same(
             self._compiled, self.dataset
         )
+        self._one = self._direct and _one_row_is_same(self._compiled, self.dataset)
         if fast and self._compiled is None:
             logger.warning(
                 "Look-up encoding not applicable to this model: serving through the "
@@ -402,11 +422,14 @@ class Predictor:
             The predicted class of each row and the probabilities (rows x classes).
         """
         model = self._compiled
-        proba = (
-            model.estimator_.predict_proba(codes)  # every class seen: same array
-            if self._direct
-            else model.predict_proba(codes)
-        )
+        encoded = model.estimator_
+        if self._one and len(codes) == 1:  # one record: the estimator's row path
+            row = encoded.final.predict_proba_one(encoded.encoder.transform(codes))
+            proba = np.array([row])
+        elif self._direct:  # every class seen: the wrapper would only copy
+            proba = encoded.predict_proba(codes)
+        else:
+            proba = model.predict_proba(codes)
         # The decision rule on the probabilities just computed (not a second pass);
         # the same function predict_index applies, so the same classes.
         index = model.index_from_proba(proba)
