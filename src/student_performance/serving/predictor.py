@@ -19,6 +19,10 @@ the answer is the same to the last bit, only faster:
 * When that check fails, or a feature is numeric (no finite domain to tabulate), the
   predictor falls back to the nodes themselves on a text frame; ``fast_path`` says
   which one is used.
+* One record (``/predict``): its row is the features' blocks joined, and an estimator
+  with a one-row method (``OrdinalRidgeClassifier.predict_proba_one``) scores it
+  without array overhead; used only when it gives ``predict_proba``'s bits on probe
+  rows at load.
 """
 
 from __future__ import annotations
