@@ -220,7 +220,10 @@ class RecordSchema:
             if type(raw) is not str:
                 return None
             j = index[feature]
-            value = self.normalisers[j].lookup(raw)
+            try:
+                value = self.normalisers[j].lookup(raw)
+            except (ValueError, AssertionError):  # the model turns these into errors
+                return None
             if value is _INVALID:
                 return None
             values[j] = value
