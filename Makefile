@@ -124,9 +124,10 @@ benchmark-scoring: install ## Batch scoring: floor vs pandas vs Dask engine (ROW
 	$(BIN)/python benchmarks/scoring_benchmark.py $(if $(ROWS),--rows $(ROWS),)
 
 .PHONY: study
-study: install ## Model families beyond the candidates, paired with the reference ridge: make study SEEDS=10
+study: install ## Model families beyond the candidates (make study SEEDS=10), then the prediction sets' scores
 	$(BIN)/kedro run --pipelines data_processing
 	$(BIN)/python studies/model_ceiling.py --seeds $(or $(SEEDS),5)
+	$(BIN)/python studies/prediction_sets.py
 
 test: install system-deps ## Run the whole test suite
 	$(BIN)/pytest

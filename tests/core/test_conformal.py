@@ -13,6 +13,7 @@ from student_performance.core.conformal import (
     evaluate_prediction_sets,
     fit_set_thresholds,
     prediction_sets,
+    row_prediction_set,
     summarise_set_rows,
 )
 
@@ -63,8 +64,32 @@ def test_the_set_always_holds_the_predicted_class():
     assert with_rule.tolist() == [[True, True, True, False]]
 
 
+@pytest.mark.parametrize("contiguous", [True, False])
+def test_one_row_in_plain_python_is_the_same_set(contiguous):
+    """The served single-record path gives the very sets of the array path, on many
+    rows, thresholds and predicted classes (ties at the threshold included)."""
+    rng = np.random.default_rng(5)
+    proba = rng.dirichlet(np.full(4, 0.7), 3_000)
+    proba[:50] = np.round(proba[:50], 1)  # values on a threshold
+    thresholds = np.array([0.6, 0.9, 0.7, 0.8])
+    predicted = rng.integers(0, 4, len(proba))
+    expected = prediction_sets(proba, thresholds, contiguous, predicted)
+    rows = [
+        row_prediction_set(row, thresholds.tolist(), contiguous, int(k))
+        for row, k in zip(proba.tolist(), predicted, strict=True)
+    ]
+    assert rows == expected.tolist()
+
+
 def test_describe_set():
     assert describe_set(["Good", "Vg"], 0.9) == "Good or Vg, 90 %"
+    classes = ["Average", "Good", "Vg", "Excellent"]
+    assert describe_set(["Good", "Vg"], 0.9, classes) == "Good or Vg, 90 %"
+    # a set with a gap says what it leaves out, not only what it holds
+    assert (
+        describe_set(["Average", "Vg"], 0.9, classes)
+        == "Average or Vg (not Good), 90 %"
+    )
 
 
 @pytest.mark.slow  # repeated CV on the full cleaned table: seconds per seed

@@ -114,6 +114,24 @@ def test_explain_gives_every_features_contribution_largest_first(
     assert explained["explanation"]["units"]
 
 
+def test_batch_explain_gives_each_record_the_explanation_predict_gives(make_client):
+    client = make_client()
+    other = {"Gender": "female", "time": "THREE"}
+    plain = client.post("/predict/batch", json={"records": [RECORD, other]}).json()
+    batch = client.post(
+        "/predict/batch?explain=true", json={"records": [RECORD, other]}
+    ).json()
+
+    assert all("explanation" not in r for r in plain["predictions"])
+    for record, answer in zip([RECORD, other], batch["predictions"], strict=True):
+        one = client.post("/predict?explain=true", json=record).json()
+        assert answer["explanation"] == one["explanation"]
+        assert answer["prediction"] == one["prediction"]
+        assert list(answer["explanation"]["contributions"]) == list(
+            one["explanation"]["contributions"]
+        )
+
+
 def test_messy_spellings_answer_as_their_canonical_values(make_client):
     client = make_client()
 

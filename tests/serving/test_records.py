@@ -12,7 +12,9 @@ from pydantic import ValidationError
 from pydantic_core import PydanticCustomError
 
 from student_performance.core.cleaning import clean_text, normalise_frame
+from student_performance.core.conformal import fit_prediction_sets
 from student_performance.core.inference import predict_frame, prepare_features
+from student_performance.core.selection import fit_configuration
 from student_performance.models.candidates import build_candidate
 from student_performance.models.estimators import OrderedClassifier
 from student_performance.serving.predictor import Predictor
@@ -159,3 +161,74 @@ def test_look_up_path_and_node_path_agree_exactly(champion_bundle, raw_records):
     assert fast.fast_path and not slow.fast_path
     assert fast_labels == slow_labels
     np.testing.assert_array_equal(fast_proba, slow_proba)
+
+
+@pytest.fixture(scope="module")
+def ridge_predictor(primary_table, dataset_schema) -> Predictor:
+    """The served champion's kind: ordinal ridge, out-of-fold link, with sets."""
+    configuration = {
+        "estimator": "ordinal_ridge",
+        "ordinal_as": "onehot",
+        "params": {"alpha": 1.0, "link": "out_of_fold"},
+        "decision": {"rule": "argmax", "cost": "absolute"},
+    }
+    model = fit_configuration(primary_table, configuration, dataset_schema, seed=0)
+    sets = fit_prediction_sets(
+        primary_table, dataset_schema, configuration, {"inner_splits": 3}, seed=0
+    )
+    return Predictor(
+        model, dataset_schema.model_dump(mode="json"), set_calibration=sets
+    )
+
+
+@pytest.mark.parametrize("kind", ["logistic_regression", "ordinal_ridge"])
+def test_one_record_at_a_time_is_the_pandas_path_to_the_last_bit(
+    kind, champion_bundle, ridge_predictor, raw_records
+):
+    """What /predict computes for a single record (the one-row encoding, the
+    ridge's plain-Python link, the plain-Python set) equals the inference nodes'
+    pandas path on that row alone, for every 10th record of the messy file."""
+    records = champion_bundle.records
+    fast = (
+        champion_bundle.predictor if kind == "logistic_regression" else ridge_predictor
+    )
+    assert fast.fast_path
+    assert kind != "ordinal_ridge" or fast._one  # the row path is what is tested
+    for record in raw_records[::10]:
+        values, codes = records.encode(records.model.model_validate(record))
+        labels, proba = fast.predict_values([values], [codes])
+        text = pd.DataFrame(
+            [["" if v is None else str(v) for v in values]],
+            columns=fast.dataset.feature_names,
+            dtype="string",
+        )
+        features = prepare_features(text, fast.schema_data)
+        expected = predict_frame(fast.model, features, fast.set_calibration)
+        assert labels == [expected["prediction"].iloc[0]]
+        np.testing.assert_array_equal(proba, expected.iloc[:, 1:-1].to_numpy(float))
+        assert fast.prediction_sets(proba, labels) == [
+            expected["prediction_set"].iloc[0].split("|")
+        ]
+
+
+def test_plain_records_skip_the_model_with_the_same_values(
+    champion_bundle, raw_records
+):
+    records = champion_bundle.records
+    for record in raw_records:
+        plain = records.encode_plain(record)
+        assert plain == records.encode(records.model.model_validate(record))
+    attribute = records.attributes[records.feature_names.index("Class_ X_Percentage")]
+    assert records.encode_plain({attribute: " vg "}) == records.encode(
+        records.model.model_validate({attribute: " vg "})
+    )
+    # anything but known fields with allowed strings or null goes to the model
+    for odd in (
+        {"Caste": "Brahmin"},
+        {"Caste": 3},
+        {"nope": "x"},
+        {"Class_ X_Percentage": "vg", attribute: "good"},
+        ["Caste"],
+        None,
+    ):
+        assert records.encode_plain(odd) is None

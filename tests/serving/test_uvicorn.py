@@ -16,6 +16,7 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
+from student_performance.core.conformal import describe_set
 from tests.e2e.background import wait_until
 from tests.serving.conftest import ADMIN_KEY, post_predictions, register_new_champion
 
@@ -169,9 +170,10 @@ def test_page_form_predicts_and_shows_probabilities(uvicorn_server, offline_page
         {c: 100 * p for c, p in expected["probabilities"].items()}, abs=0.051
     )
     assert f"v{expected['model_version']}" in page.text_content("#answered-by")
-    level = round(100 * expected["prediction_set_level"])
-    assert page.text_content("#prediction-set") == (
-        " or ".join(expected["prediction_set"]) + f", {level} %"
+    assert page.text_content("#prediction-set") == describe_set(
+        expected["prediction_set"],
+        expected["prediction_set_level"],
+        list(expected["probabilities"]),
     )
     assert "most probable" in page.text_content("#decision-rule")
     explained = httpx.post(f"{url}/predict?explain=true", json=record).json()

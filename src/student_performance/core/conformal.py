@@ -9,7 +9,10 @@ class for at least about ``1 - alpha`` of new rows drawn like the training rows.
 * ``marginal``: one ``q`` for all rows; ``class_conditional`` (Mondrian): one ``q`` per
   true class, so each class is covered at the level, at the price of larger sets.
 * ``contiguous``: the target is ordinal, so a set is widened to the run of classes
-  between its lowest and highest member ("Good - Vg", never "Average or Vg").
+  between its lowest and highest member ("Good or Vg", never "Average or Vg"). With
+  ``contiguous: false`` a set may skip a class; the page then names what it skips
+  ("Average or Vg (not Good)"). The ordinal ridge's cumulative-logit probabilities
+  are unimodal, so its sets are runs either way (``studies/prediction_sets.py``).
 * A set is never empty: the most probable class is always in it.
 
 Written with numpy rather than a library: ``crepes`` and MAPIE both work on a fitted
@@ -110,6 +113,26 @@ def prediction_sets(
     return members
 
 
+def row_prediction_set(
+    proba: list[float],
+    thresholds: list[float],
+    contiguous: bool,
+    predicted: int,
+) -> list[bool]:
+    """``prediction_sets`` for one row, in plain Python (what a served record needs:
+    a dozen numpy calls on four numbers cost more than the arithmetic).
+
+    The same double-precision comparisons as ``prediction_sets``, so the same set.
+    """
+    members = [p >= (1.0 - t) - 1e-12 for p, t in zip(proba, thresholds, strict=True)]
+    members[predicted] = True
+    if contiguous:
+        inside = [k for k, member in enumerate(members) if member]
+        low, high = inside[0], inside[-1]
+        members = [low <= k <= high for k in range(len(members))]
+    return members
+
+
 def apply_set_calibration(
     proba: np.ndarray,
     calibration: dict[str, Any],
@@ -126,13 +149,29 @@ def apply_set_calibration(
 
 def set_labels(members: np.ndarray, classes: list[str]) -> list[list[str]]:
     """Each row's set as class names, lowest first."""
-    names = np.asarray(classes, dtype=object)
-    return [list(names[row]) for row in members]
+    return [
+        [name for name, member in zip(classes, row, strict=True) if member]
+        for row in members.tolist()
+    ]
 
 
-def describe_set(labels: list[str], level: float) -> str:
-    """``Good or Vg, 90 %`` (what the page and the card show)."""
-    return f"{' or '.join(labels)}, {round(level * 100):g} %"
+def describe_set(
+    labels: list[str], level: float, classes: list[str] | None = None
+) -> str:
+    """``Good or Vg, 90 %`` (what the page shows).
+
+    A set that skips a class in between (``contiguous: false`` allows "Average or Vg")
+    names the skipped classes, ``Average or Vg (not Good), 90 %``, so that the gap
+    reads as the model's statement rather than as an omission. ``classes``: all the
+    classes in order (``None``: no gap check).
+    """
+    text = " or ".join(labels)
+    if classes is not None and labels:
+        inside = classes[classes.index(labels[0]) : classes.index(labels[-1]) + 1]
+        skipped = [name for name in inside if name not in labels]
+        if skipped:
+            text += f" (not {' or '.join(skipped)})"
+    return f"{text}, {round(level * 100):g} %"
 
 
 def out_of_fold_proba(

@@ -9,6 +9,7 @@ logistic link on the same score.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -16,8 +17,19 @@ import pandas as pd
 from scipy.optimize import minimize_scalar
 from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import Ridge
-from sklearn.utils.validation import check_is_fitted
+
+
+def _check_fitted(estimator: BaseEstimator, attribute: str) -> None:
+    """``NotFittedError`` unless ``fit`` set ``attribute``: scikit-learn's
+    ``check_is_fitted`` scans every attribute, which costs more than a served row's
+    arithmetic."""
+    if not hasattr(estimator, attribute):
+        raise NotFittedError(
+            f"This {type(estimator).__name__} instance is not fitted yet. Call 'fit' "
+            "with appropriate arguments before using this estimator."
+        )
 
 
 def class_share_thresholds(score: np.ndarray, index: np.ndarray, n_classes: int):
@@ -107,7 +119,7 @@ class OrdinalRidgeClassifier(ClassifierMixin, BaseEstimator):
         return float(np.exp(best.x))
 
     def decision_function(self, X) -> np.ndarray:  # noqa: N803
-        check_is_fitted(self)
+        _check_fitted(self, "regressor_")
         # Ridge.predict's own arithmetic (X @ coef + intercept) without its input
         # validation, which costs more than the product on one served row.
         regressor = self.regressor_
@@ -117,17 +129,55 @@ class OrdinalRidgeClassifier(ClassifierMixin, BaseEstimator):
         index = np.searchsorted(self.thresholds_, self.decision_function(X))
         return self.classes_[index]
 
+    def predict_proba_one(self, X) -> list[float]:  # noqa: N803
+        """``predict_proba`` of a single row (1 x features), as a list: the same
+        product for the score, then the link in plain Python (``_cumulative_row``),
+        the same numbers without a dozen array operations on four values."""
+        _check_fitted(self, "regressor_")
+        score = float(self.decision_function(X)[0])
+        cuts = getattr(self, "link_cuts_", self.thresholds_)
+        return _cumulative_row(score, np.asarray(cuts).tolist(), float(self.scale_))
+
     def predict_proba(self, X) -> np.ndarray:  # noqa: N803
+        _check_fitted(self, "regressor_")
         cuts = getattr(self, "link_cuts_", self.thresholds_)  # models pickled before
         return _cumulative_proba(self.decision_function(X), cuts, self.scale_)
 
 
 def _cumulative_proba(score: np.ndarray, cuts: np.ndarray, scale: float) -> np.ndarray:
-    """Class probabilities of ``P(y <= k) = sigmoid((cuts_k - score) / scale)``."""
+    """Class probabilities of ``P(y <= k) = sigmoid((cuts_k - score) / scale)``.
+
+    The differences of ``0, P(y <= 1), ..., P(y <= K - 1), 1``, clipped to [0, 1],
+    written into one array (the same operations on the same numbers as stacking the
+    edges and ``np.diff``, with fewer temporaries: it runs on every served row).
+    """
     cumulative = expit((np.asarray(cuts)[None, :] - score[:, None]) / scale)
-    ones = np.ones((len(score), 1))
-    edges = np.hstack([0 * ones, cumulative, ones])
-    return np.clip(np.diff(edges, axis=1), 0, 1)
+    proba = np.empty((len(score), cumulative.shape[1] + 1))
+    proba[:, 0] = cumulative[:, 0]
+    np.subtract(cumulative[:, 1:], cumulative[:, :-1], out=proba[:, 1:-1])
+    np.subtract(1.0, cumulative[:, -1], out=proba[:, -1])
+    # np.clip(proba, 0, 1) without its Python-level dispatch
+    return np.minimum(np.maximum(proba, 0, out=proba), 1, out=proba)
+
+
+def _expit(x: float) -> float:
+    """scipy's ``expit`` for one number: its formula ``1 / (1 + exp(-x))`` with the C
+    library's ``exp``, as scipy computes it (tested bit for bit)."""
+    try:
+        return 1.0 / (1.0 + math.exp(-x))
+    except OverflowError:  # exp(-x) is inf: scipy gives 1 / inf
+        return 0.0
+
+
+def _cumulative_row(score: float, cuts: list[float], scale: float) -> list[float]:
+    """``_cumulative_proba`` of one score, in plain Python: the same operations on
+    the same doubles, so the same probabilities."""
+    cumulative = [_expit((cut - score) / scale) for cut in cuts]
+    edges = [0.0, *cumulative, 1.0]
+    return [
+        min(max(high - low, 0.0), 1.0)
+        for low, high in zip(edges[:-1], edges[1:], strict=True)
+    ]
 
 
 def fit_cumulative_logit(
@@ -280,7 +330,7 @@ class OrderedClassifier(ClassifierMixin, BaseEstimator):
         return np.array([lookup.get(v, -1) for v in np.asarray(y, dtype=object)])
 
     def predict_index(self, X: pd.DataFrame) -> np.ndarray:  # noqa: N803
-        check_is_fitted(self)
+        _check_fitted(self, "estimator_")
         rule = getattr(self, "decision", "estimator")  # models pickled before
         if rule == "estimator":
             return np.asarray(self.estimator_.predict(X), dtype=int)
@@ -303,7 +353,7 @@ class OrderedClassifier(ClassifierMixin, BaseEstimator):
         return self.classes_[self.predict_index(X)]
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:  # noqa: N803
-        check_is_fitted(self)
+        _check_fitted(self, "estimator_")
         seen = np.asarray(self.estimator_.classes_, dtype=int)
         proba = np.zeros((len(X), len(self.classes_)))
         proba[:, seen] = self.estimator_.predict_proba(X)

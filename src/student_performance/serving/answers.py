@@ -39,6 +39,13 @@ class PredictionAnswer(RecordPrediction):
     explanation: Explanation | None = None
 
 
+class BatchRecordPrediction(RecordPrediction):
+    """One record of a batch; ``/predict/batch?explain=true`` adds its explanation,
+    as ``/predict?explain=true`` does for one record."""
+
+    explanation: Explanation | None = None
+
+
 class BatchAnswer(BaseModel):
     """``POST /predict/batch``: one answer per record, in order."""
 
@@ -46,7 +53,7 @@ class BatchAnswer(BaseModel):
     model_name: str
     model_version: str
     count: int
-    predictions: list[RecordPrediction]
+    predictions: list[BatchRecordPrediction]
 
 
 class ErrorAnswer(BaseModel):
@@ -76,7 +83,7 @@ def prediction_body(  # noqa: PLR0913 - the parts of one answer
     batch: bool,
     sets: Sequence[Sequence[str]] | None = None,
     set_level: float | None = None,
-    explanation: dict[str, Any] | None = None,
+    explanations: Sequence[dict[str, Any] | None] | None = None,
 ) -> dict[str, Any]:
     """The JSON body of a ``PredictionAnswer`` (``batch=False``) or ``BatchAnswer``.
 
@@ -91,8 +98,9 @@ def prediction_body(  # noqa: PLR0913 - the parts of one answer
         sets: Per record, its prediction set (classes in order); ``None`` when the
             model has no set calibration (the answer then has no set fields).
         set_level: The sets' coverage level.
-        explanation: ``/predict?explain=true``'s ``explanation`` (single record only;
-            ``None``: not asked for).
+        explanations: ``?explain=true``: per record, its ``explanation`` (units and
+            contributions, or ``None`` when the model has none); ``None``: not asked
+            for (the answer then has no ``explanation`` field).
 
     Returns:
         The answer, keys in the order of the answer models.
@@ -111,8 +119,11 @@ def prediction_body(  # noqa: PLR0913 - the parts of one answer
         for record, members in zip(records, sets, strict=True):
             record["prediction_set"] = list(members)
             record["prediction_set_level"] = set_level
+    if explanations is not None:
+        for record, explanation in zip(records, explanations, strict=True):
+            record["explanation"] = explanation
     if batch:
         return head | {"count": len(records), "predictions": records}
     only = records[0]
     only.pop("request_id")
-    return head | only | ({} if explanation is None else explanation)
+    return head | only

@@ -180,6 +180,7 @@ class ServingMetrics:
         for outcome in ("reloaded", "failed"):
             self.reloads.labels(outcome)
         self.registry.register(_PredictionLogCollector(prediction_log))
+        self._children: dict[tuple, Any] = {}
 
     def set_model(
         self, name: str, version: str, alias: str, run_id: str | None
@@ -189,25 +190,34 @@ class ServingMetrics:
             {"name": name, "version": version, "alias": alias, "run_id": run_id or ""}
         )
 
+    def _child(self, metric: Any, *labels: str) -> Any:
+        """``metric.labels(*labels)``, remembered: the client's own look-up takes a
+        lock and checks every label on each call (the children are never removed)."""
+        key = (metric, labels)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children.setdefault(key, metric.labels(*labels))
+        return child
+
     def observe(self, endpoint: str, method: str, status: int, seconds: float) -> None:
         """Count one request and its latency."""
-        self.requests.labels(endpoint, method, str(status)).inc()
-        self.latency.labels(endpoint).observe(seconds)
+        self._child(self.requests, endpoint, method, str(status)).inc()
+        self._child(self.latency, endpoint).observe(seconds)
 
     def count_predictions(self, version: str, labels: list[str]) -> None:
         """Count predicted records by class."""
         if len(labels) == 1:
-            self.predictions.labels(version, labels[0]).inc()
+            self._child(self.predictions, version, labels[0]).inc()
             return
         counts: dict[str, int] = {}
         for label in labels:
             counts[label] = counts.get(label, 0) + 1
         for label, count in counts.items():
-            self.predictions.labels(version, label).inc(count)
+            self._child(self.predictions, version, label).inc(count)
 
     def observe_set_sizes(self, version: str, sizes: list[int]) -> None:
         """Record each answered record's prediction-set size."""
-        histogram = self.set_sizes.labels(version)
+        histogram = self._child(self.set_sizes, version)
         for size in sizes:
             histogram.observe(size)
 

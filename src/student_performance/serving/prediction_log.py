@@ -465,19 +465,25 @@ class PredictionLog:
         return max(0.01, self._retry_at - time.monotonic())
 
     def _next_batch(self, first: Any) -> tuple[list[Any], bool]:
+        """``first`` and what else is queued, up to ``batch_size`` rows, waiting at
+        most ``flush_interval_s`` for more.
+
+        The writer sleeps rather than waits on the queue: a thread blocked in
+        ``get`` is woken by every request's ``put``, and each wake-up takes the
+        interpreter from the request path; asleep, it takes what came in one go.
+        """
         batch, stop = [first], False
         size = len(first[1].request_ids)
         deadline = time.monotonic() + self.flush_interval_s
         while size < self.batch_size:
-            remaining = deadline - time.monotonic()
             try:
-                item = (
-                    self._queue.get(timeout=remaining)
-                    if remaining > 0
-                    else self._queue.get_nowait()
-                )
+                item = self._queue.get_nowait()
             except queue.Empty:
-                break
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                time.sleep(remaining)
+                continue
             if item is _STOP:
                 self._queue.task_done()
                 stop = True

@@ -19,6 +19,10 @@ the answer is the same to the last bit, only faster:
 * When that check fails, or a feature is numeric (no finite domain to tabulate), the
   predictor falls back to the nodes themselves on a text frame; ``fast_path`` says
   which one is used.
+* One record (``/predict``): its row is the features' blocks joined, and an estimator
+  with a one-row method (``OrdinalRidgeClassifier.predict_proba_one``) scores it
+  without array overhead; used only when it gives ``predict_proba``'s bits on probe
+  rows at load.
 """
 
 from __future__ import annotations
@@ -31,7 +35,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from student_performance.core.conformal import apply_set_calibration, set_labels
+from student_performance.core.conformal import (
+    apply_set_calibration,
+    row_prediction_set,
+    set_labels,
+)
 from student_performance.core.explain import (
     EXPLANATION_UNITS,
     explanation_kind,
@@ -74,15 +82,43 @@ class _LookupEncoder:
         self.tables = tables
         self.width = width
         self.dtype = dtype
+        # Every table in one flat array, and for each output column: its feature,
+        # where its value for that feature's first row sits, and the step to the
+        # next row. Encoding is then one gather for any number of features.
+        self._flat = np.concatenate([t.ravel() for t in tables]).astype(dtype)
+        self._rows = np.array([len(t) for t in tables], dtype=np.intp)
+        self._feature = np.empty(width, dtype=np.intp)
+        self._start = np.empty(width, dtype=np.intp)
+        self._step = np.empty(width, dtype=np.intp)
+        offset = 0
+        for j, (owned, table) in enumerate(zip(columns, tables, strict=True)):
+            self._feature[owned] = j
+            self._start[owned] = offset + np.arange(table.shape[1])
+            self._step[owned] = table.shape[1]
+            offset += table.size
+        # One row: when every feature owns a run of adjacent columns, its encoding
+        # is the features' blocks joined in column order (one concatenate).
+        order = sorted(range(len(columns)), key=lambda j: int(np.min(columns[j])))
+        joined = np.concatenate([np.asarray(columns[j]) for j in order])
+        self._row_order = (
+            [(j, tables[j]) for j in order]
+            if np.array_equal(joined, np.arange(width))
+            else None
+        )
 
     def transform(self, codes: np.ndarray) -> np.ndarray:
-        """Encode rows of codes (n x features, -1 = missing) into the model matrix."""
-        out = np.empty((len(codes), self.width), dtype=self.dtype)
-        for j, (columns, table) in enumerate(
-            zip(self.columns, self.tables, strict=True)
-        ):
-            out[:, columns] = table[codes[:, j]]
-        return out
+        """Encode rows of codes (n x features, -1 = missing) into the model matrix.
+
+        Code -1 picks a table's last row (missing), as Python indexing would. The
+        matrix is C-ordered like the preprocessor's: the estimator's product then
+        sums in the same order, to the same last bit.
+        """
+        if len(codes) == 1 and self._row_order is not None:
+            row = codes[0]
+            blocks = [table[row[j]] for j, table in self._row_order]
+            return np.concatenate(blocks).astype(self.dtype, copy=False)[None, :]
+        rows = (codes % self._rows)[:, self._feature]
+        return np.ascontiguousarray(self._flat[self._start + rows * self._step])
 
 
 class _EncodedEstimator:
@@ -215,6 +251,42 @@ def _same_answers(
     )
 
 
+def _direct_is_same(compiled: Any, dataset: DatasetSchema) -> bool:
+    """Whether the encoded estimator's own probabilities are the model's: every class
+    seen in training, in order, as float64 (the wrapper then only copies them into a
+    zero array), checked on probe rows of one and of many."""
+    encoded = compiled.estimator_
+    seen = np.asarray(encoded.classes_)
+    if not np.array_equal(seen, np.arange(len(compiled.classes_))):
+        return False
+    sizes = [len(spec.values) for spec in dataset.features]
+    probe = _probe_codes(sizes, 64, 2)
+    direct = encoded.predict_proba(probe)
+    return direct.dtype == np.float64 and all(
+        _same(encoded.predict_proba(rows), compiled.predict_proba(rows))
+        for rows in (probe, probe[:1])
+    )
+
+
+def _one_row_is_same(compiled: Any, dataset: DatasetSchema) -> bool:
+    """Whether the final estimator's ``predict_proba_one`` (one row without array
+    overhead, e.g. ``OrdinalRidgeClassifier``'s) gives its ``predict_proba`` bit for
+    bit, on probe rows one at a time."""
+    encoded = compiled.estimator_
+    one = getattr(encoded.final, "predict_proba_one", None)
+    if one is None:
+        return False
+    sizes = [len(spec.values) for spec in dataset.features]
+    probe = _probe_codes(sizes, 64, 3)
+    return all(
+        _same(
+            np.array([one(encoded.encoder.transform(probe[[i]]))]),
+            compiled.predict_proba(probe[[i]]),
+        )
+        for i in range(len(probe))
+    )
+
+
 class Predictor:
     """Predicted class and class probabilities for validated records.
 
@@ -235,9 +307,22 @@ class Predictor:
     ) -> None:
         self.model = model_selected
         self.set_calibration = set_calibration
+        # the calibration's thresholds as an array once, not per request
+        self._set_calibration = (
+            None
+            if set_calibration is None
+            else set_calibration
+            | {"thresholds": np.asarray(set_calibration["thresholds"], dtype=float)}
+        )
+        self._set_thresholds = (
+            None
+            if set_calibration is None
+            else [float(t) for t in set_calibration["thresholds"]]
+        )
         self.schema_data = model_dataset_schema
         self.dataset = DatasetSchema.model_validate(model_dataset_schema)
         self.classes = [str(c) for c in model_selected.classes_]
+        self._class_index = {name: i for i, name in enumerate(self.classes)}
         self._compiled = _compile(model_selected, self.dataset) if fast else None
         # The reference student of linear explanations: every feature missing, i.e.
         # imputed to its most common training value.
@@ -248,6 +333,10 @@ class Predictor:
                 np.full((1, len(self.dataset.features)), -1, dtype=np.intp)
             )
         )
+        self._direct = self._compiled is not None and _direct_is_same(
+            self._compiled, self.dataset
+        )
+        self._one = self._direct and _one_row_is_same(self._compiled, self.dataset)
         if fast and self._compiled is None:
             logger.warning(
                 "Look-up encoding not applicable to this model: serving through the "
@@ -279,7 +368,7 @@ class Predictor:
             return None
         encoded = self._compiled.estimator_
         codes = np.asarray(codes, dtype=np.intp).reshape(len(labels), -1)
-        predicted = np.array([self.classes.index(label) for label in labels])
+        predicted = np.array([self._class_index[label] for label in labels])
         contributions = feature_contributions(
             encoded.final,
             encoded.encoder.transform(codes),
@@ -307,12 +396,19 @@ class Predictor:
     ) -> list[list[str]] | None:
         """Each row's prediction set (classes in order, holding the row's predicted
         class), or ``None`` without sets."""
-        if self.set_calibration is None:
+        calibration = self._set_calibration
+        if calibration is None:
             return None
-        predicted = np.array([self.classes.index(label) for label in labels])
-        members = apply_set_calibration(
-            np.asarray(proba), self.set_calibration, predicted
-        )
+        if len(labels) == 1:  # one record: plain Python, the same comparisons
+            members = row_prediction_set(
+                proba[0].tolist(),
+                self._set_thresholds,
+                calibration["contiguous"],
+                self._class_index[labels[0]],
+            )
+            return [[c for c, m in zip(self.classes, members, strict=True) if m]]
+        predicted = np.array([self._class_index[label] for label in labels])
+        members = apply_set_calibration(np.asarray(proba), calibration, predicted)
         return set_labels(members, self.classes)
 
     @property
@@ -330,14 +426,21 @@ class Predictor:
             The predicted class of each row and the probabilities (rows x classes).
         """
         model = self._compiled
-        proba = model.predict_proba(codes)
+        encoded = model.estimator_
+        if self._one and len(codes) == 1:  # one record: the estimator's row path
+            row = encoded.final.predict_proba_one(encoded.encoder.transform(codes))
+            proba = np.array([row])
+        elif self._direct:  # every class seen: the wrapper would only copy
+            proba = encoded.predict_proba(codes)
+        else:
+            proba = model.predict_proba(codes)
         # The decision rule on the probabilities just computed (not a second pass);
         # the same function predict_index applies, so the same classes.
         index = model.index_from_proba(proba)
         if index is None:
             index = model.predict_index(codes)
-        labels = model.classes_[index]
-        return [str(label) for label in labels], proba
+        classes = self.classes  # model.classes_ as str
+        return [classes[i] for i in index.tolist()], proba
 
     def predict_values(
         self, rows: Sequence[tuple[str | float | None, ...]], codes: list[list[int]]

@@ -81,6 +81,10 @@ class FeatureNormaliser:
             return _INVALID
         return float(typed) if self.spec.kind is FeatureKind.NUMERIC else str(typed)
 
+    def lookup(self, raw: str) -> str | float | None | object:
+        """The memoised cleaning of one spelling (``_INVALID``: not allowed)."""
+        return self._lookup(raw)
+
     def warm(self) -> None:
         """Normalise the likely spellings now: canonical values in three cases and
         the missing tokens, so that first requests do not pay for pandas."""
@@ -190,6 +194,48 @@ class RecordSchema:
             for table, value in zip(self.code_tables, values, strict=True)
         ]
         return values, codes
+
+    def encode_plain(self, payload: Any) -> tuple[tuple, list[int]] | None:
+        """``encode`` of a record that needs no more than the normalisers, without
+        building the Pydantic model (most of the cost of a served record's check).
+
+        Only for the plain case: a JSON object whose keys each name a different
+        feature and whose values are strings (or ``null``) the schema allows. Anything
+        else returns ``None``: the caller validates with ``model``, which accepts or
+        refuses it with its error. Plain records get the values ``model`` would give:
+        the same normaliser per feature, ``None`` for an absent field.
+        """
+        if type(payload) is not dict:
+            return None
+        index, by_key = self._feature_index, self.by_key
+        values: list[Any] = [None] * len(self.normalisers)
+        seen = set()
+        for key, raw in payload.items():
+            feature = by_key.get(key)
+            if feature is None or feature in seen:
+                return None
+            seen.add(feature)
+            if raw is None:
+                continue
+            if type(raw) is not str:
+                return None
+            j = index[feature]
+            try:
+                value = self.normalisers[j].lookup(raw)
+            except (ValueError, AssertionError):  # the model turns these into errors
+                return None
+            if value is _INVALID:
+                return None
+            values[j] = value
+        codes = [
+            table.get(value, -1) if value is not None else -1
+            for table, value in zip(self.code_tables, values, strict=True)
+        ]
+        return tuple(values), codes
+
+    @functools.cached_property
+    def _feature_index(self) -> dict[str, int]:
+        return {name: j for j, name in enumerate(self.feature_names)}
 
     def normaliser(self, key: str) -> FeatureNormaliser | None:
         """The normaliser of the feature a request key names, if any."""

@@ -79,13 +79,21 @@ function showAnswer(answer, classes) {
   document.getElementById("set-line").hidden = !set;
   if (set) {
     const level = Math.round(100 * answer.prediction_set_level) + " %";
-    document.getElementById("prediction-set").textContent = set.join(" or ") + ", " + level;
+    document.getElementById("prediction-set").textContent = describeSet(set, classes) + ", " + level;
     document.getElementById("set-level").textContent = level;
   }
   document.getElementById("answered-by").textContent =
     "Answered by " + answer.model_name + " v" + answer.model_version +
     " - request " + answer.request_id;
   document.getElementById("result").hidden = false;
+}
+
+// "Good or Vg"; a set that skips a class in between (conformal.contiguous: false)
+// names it, "Average or Vg (not Good)", as core.conformal.describe_set does.
+function describeSet(set, classes) {
+  const inside = classes.slice(classes.indexOf(set[0]), classes.indexOf(set[set.length - 1]) + 1);
+  const skipped = inside.filter((name) => !set.includes(name));
+  return set.join(" or ") + (skipped.length ? " (not " + skipped.join(" or ") + ")" : "");
 }
 
 // The three features that moved this prediction most, with their direction.
