@@ -94,13 +94,20 @@ def dask_client(settings: DaskSettings) -> Iterator[Any]:
                 f"the Dask scheduler at {address} has no worker after {timeout:g} s"
             ) from err
     else:
-        cluster = LocalCluster(
-            n_workers=settings.workers,
-            threads_per_worker=settings.threads_per_worker,
-            processes=True,
-            memory_limit=settings.memory_limit,
-            dashboard_address=None,
-        )
+        import dask  # noqa: PLC0415
+
+        environ = {
+            f"distributed.nanny.pre-spawn-environ.{name}": value
+            for name, value in settings.local_worker_environ.items()
+        }
+        with dask.config.set(environ):  # read by the nannies as they start
+            cluster = LocalCluster(
+                n_workers=settings.workers,
+                threads_per_worker=settings.threads_per_worker,
+                processes=True,
+                memory_limit=settings.memory_limit,
+                dashboard_address=None,
+            )
         client = Client(cluster, set_as_default=True)
     try:
         # Workers import the scoring code (pandas, scikit-learn, the project) now,

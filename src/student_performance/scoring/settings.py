@@ -36,6 +36,8 @@ class DaskSettings(_Frozen):
         memory_limit: Per local worker (Dask's spelling, e.g. ``1.5GB``).
         pieces_per_save: Finished pieces handed to the catalog at a time; the workers
             write them in one go and then let them go, while scoring the next.
+        local_worker_environ: Environment variables of the local workers, over
+            Dask's ``distributed.nanny.pre-spawn-environ`` (``None`` unsets one).
     """
 
     scheduler_address_env: str = "DASK_SCHEDULER_ADDRESS"
@@ -43,7 +45,8 @@ class DaskSettings(_Frozen):
     workers: int = Field(2, ge=1)
     threads_per_worker: int = Field(1, ge=1)
     memory_limit: str = "1.5GB"
-    pieces_per_save: int = Field(4, ge=1)
+    pieces_per_save: int = Field(12, ge=1)
+    local_worker_environ: dict[str, str | int | None] = {}
 
 
 class EngineSettings(_Frozen):
