@@ -264,13 +264,14 @@ def test_a_row_the_database_refuses_is_rejected_without_holding_up_the_rest(
 ):
     log = _log(url, Spool(tmp_path / "spool.sqlite", 1000))
 
+    # A request id no hexadecimal log key can contain (one once did hold "bad").
     def refuse_bad(_conn, _cursor, statement, parameters, _context, _many) -> None:
-        if "INSERT" in statement and "bad" in str(parameters):
+        if "INSERT" in statement and "refuse-me" in str(parameters):
             raise exc.IntegrityError(statement, parameters, ValueError("bad row"))
 
     event.listen(log.engine, "before_cursor_execute", refuse_bad)
     log.start()
-    log.submit(_entry("a", "bad", "c"))
+    log.submit(_entry("a", "refuse-me", "c"))
     _wait_until(lambda: log.rejected and not log.spool.rows, "the bad row rejected")
     log.submit(_entry("d"))
     log.close()
