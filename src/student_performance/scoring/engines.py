@@ -40,17 +40,20 @@ from student_performance.scoring.source import Piece, RawBatch, empty_piece
 
 logger = logging.getLogger(__name__)
 
-Scored = Iterator[tuple[Piece, pd.DataFrame]]
+# A step: finished pieces, each with its scored records, its rejected records (pandas
+# frames, or Dask DataFrames over data on the workers) and its ``count_piece``.
+Step = list[tuple[Piece, Any, Any, dict[str, Any]]]
 
 
 def run_pandas(
     batch: RawBatch, pieces: list[Piece], model: ScoringModel, stamp: dict
-) -> Scored:
-    """Read and score the pieces one after another, in this process."""
+) -> Iterator[Step]:
+    """Read and score the pieces one after another, in this process: one per step."""
     features = model.dataset.feature_names
     for piece in pieces:
         raw = batch.read_piece(piece, features)
-        yield piece, score_piece(raw, model.model, model.schema, stamp, model.sets)
+        result = score_piece(raw, model.model, model.schema, stamp, model.sets)
+        yield [(piece, *split_results(result), count_piece(result))]
 
 
 class ClusterUnreachableError(ConnectionError):
@@ -144,8 +147,8 @@ def score_on_cluster(
     stamp: dict,
     client: Any,
     window: int,
-) -> Iterator[tuple[list[Piece], list[Any], list[dict[str, Any]]]]:
-    """Score every piece on the cluster; hand back finished pieces, in order, by window.
+) -> Iterator[Step]:
+    """Score every piece on the cluster; hand back finished pieces, ``window`` a step.
 
     The input becomes a Dask DataFrame (``dd.from_map``: one partition per piece, read
     on the worker), scored with ``map_partitions(score_piece)`` and submitted whole at
@@ -163,9 +166,8 @@ def score_on_cluster(
         window: Pieces per window.
 
     Yields:
-        Per window of pieces, as they finish: the pieces, their results (one
-        ``Future`` of ``score_piece``'s output each, on the workers) and their
-        ``count_piece``.
+        Steps of ``window`` pieces, as they finish; their records are one-partition
+        Dask DataFrames over their results on the workers (``split_on_cluster``).
 
     Raises:
         Exception: A piece's own error, re-raised here when its window is reached.
@@ -174,6 +176,7 @@ def score_on_cluster(
     from distributed import as_completed, futures_of  # noqa: PLC0415
 
     features = model.dataset.feature_names
+    meta = result_columns(model.model, model.schema, stamp, model.sets)
     raw = dd.from_map(
         batch.read_piece,
         pieces,
@@ -187,7 +190,7 @@ def score_on_cluster(
         model.schema,
         stamp,
         model.sets,
-        meta=result_columns(model.model, model.schema, stamp, model.sets),
+        meta=meta,
         enforce_metadata=False,
     )
     results = sorted(
@@ -208,8 +211,10 @@ def score_on_cluster(
     index = {future.key: i for i, future in enumerate(counts)}
     for finished in _windows(as_completed(counts), window):
         chosen = sorted(index[future.key] for future in finished)
-        counted = [counts[i].result() for i in chosen]  # a failed piece raises here
-        yield [pieces[i] for i in chosen], [results[i] for i in chosen], counted
+        yield [  # a piece that failed raises here, in .result()
+            (pieces[i], *split_on_cluster(results[i], meta), counts[i].result())
+            for i in chosen
+        ]
         for i in chosen:  # written: let the workers forget them
             results[i] = counts[i] = None
 

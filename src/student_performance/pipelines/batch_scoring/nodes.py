@@ -21,7 +21,6 @@ from student_performance.scoring.engines import (
     engine_client,
     run_pandas,
     score_on_cluster,
-    split_on_cluster,
     worker_count,
 )
 from student_performance.scoring.model import ScoringModel
@@ -29,12 +28,9 @@ from student_performance.scoring.score import (
     MODEL_NAME,
     MODEL_VERSION,
     SCORED_AT,
-    count_piece,
-    result_columns,
-    split_results,
 )
 from student_performance.scoring.settings import EngineSettings, ReadingSettings
-from student_performance.scoring.source import Piece, RawBatch
+from student_performance.scoring.source import RawBatch
 
 logger = logging.getLogger(__name__)
 
@@ -139,7 +135,9 @@ def score_batch(
         tally["workers"] = worker_count(client)
         progress = _Progress(sum(p.rows for p in pieces), engine.progress_step)
         steps = (
-            _cluster_steps(
+            run_pandas(raw_scoring_batch, pieces, model_for_scoring, stamp)
+            if client is None or not pieces
+            else score_on_cluster(
                 raw_scoring_batch,
                 pieces,
                 model_for_scoring,
@@ -147,8 +145,6 @@ def score_batch(
                 client,
                 engine.dask.pieces_per_save,
             )
-            if client is not None
-            else _local_steps(raw_scoring_batch, pieces, model_for_scoring, stamp)
         )
         for step in steps:
             parts: tuple[Parts, Parts] = ({}, {})
@@ -168,38 +164,6 @@ def score_batch(
                 saved.clear()
         if not pieces:
             yield {}, {}, tally
-
-
-Step = list[tuple[Piece, Any, Any, dict[str, Any]]]
-
-
-def _local_steps(
-    batch: RawBatch, pieces: list[Piece], model: ScoringModel, stamp: dict
-) -> Iterator[Step]:
-    """The pandas engine: one piece per step, scored here."""
-    for piece, result in run_pandas(batch, pieces, model, stamp):
-        yield [(piece, *split_results(result), count_piece(result))]
-
-
-def _cluster_steps(  # noqa: PLR0913, PLR0917
-    batch: RawBatch,
-    pieces: list[Piece],
-    model: ScoringModel,
-    stamp: dict,
-    client: Any,
-    window: int,
-) -> Iterator[Step]:
-    """The Dask engine: ``window`` finished pieces per step, on the workers."""
-    if not pieces:
-        return
-    meta = result_columns(model.model, model.schema, stamp, model.sets)
-    for done, results, counted in score_on_cluster(
-        batch, pieces, model, stamp, client, window
-    ):
-        yield [
-            (piece, *split_on_cluster(result, meta), counts)
-            for piece, result, counts in zip(done, results, counted, strict=True)
-        ]
 
 
 def build_scoring_report(int_scoring_tally: dict[str, Any]) -> dict[str, Any]:
