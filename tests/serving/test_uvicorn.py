@@ -177,9 +177,11 @@ def test_page_form_predicts_and_shows_probabilities(uvicorn_server, offline_page
     )
     assert "most probable" in page.text_content("#decision-rule")
     explained = httpx.post(f"{url}/predict?explain=true", json=record).json()
-    top = list(explained["explanation"]["contributions"])[:3]
+    contributions = explained["explanation"]["contributions"]
+    top = [name for name, value in contributions.items() if abs(value) >= 0.005][:3]
     shown_reasons = page.query_selector_all("#reasons-list li")
     assert [li.get_attribute("data-feature") for li in shown_reasons] == top
+    assert "moved this answer most" in page.text_content("#reasons-intro")
     assert page.locator("select").count() == len(record)
     assert not page.blocked and not page.console_errors
 

@@ -103,7 +103,16 @@ function showReasons(explanation) {
   if (!explanation) return;
   const list = document.getElementById("reasons-list");
   list.replaceChildren();
-  for (const [name, value] of Object.entries(explanation.contributions).slice(0, 3)) {
+  // Contributions that show as 0.00 moved nothing (a field left unknown is imputed to
+  // the baseline's own value): say so rather than list them.
+  const moved = Object.entries(explanation.contributions)
+    .filter(([, value]) => Math.abs(value) >= 0.005)
+    .slice(0, 3);
+  document.getElementById("reasons-intro").textContent = moved.length
+    ? "Why: the " + ["feature", "two features", "three features"][moved.length - 1] +
+      " that moved this answer most"
+    : "Why: no feature moved this answer away from the baseline student";
+  for (const [name, value] of moved) {
     const sign = value >= 0 ? "+" : "\u2212";
     list.appendChild(el("li", { "data-feature": name }, name + ": " + sign + Math.abs(value).toFixed(2)));
   }
