@@ -24,11 +24,9 @@ and line, so it depends on neither the pieces nor the engine.
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass, replace
 from typing import Any
 
-import fsspec
 import numpy as np
 import pandas as pd
 
@@ -223,21 +221,6 @@ def merge_profiles(
     )
 
 
-def _header(batch: RawBatch, piece: Piece) -> list[str]:
-    """The column names of a piece's file (its first line, or its Parquet schema)."""
-    with fsspec.open(piece.path, "rb") as stream:
-        if piece.kind == "parquet":
-            import pyarrow.parquet as pq  # noqa: PLC0415
-
-            return list(pq.read_schema(stream).names)
-        first = stream.readline()
-    try:
-        text = first.decode(batch.encoding)
-    except UnicodeDecodeError:
-        text = first.decode(batch.fallback_encoding or batch.encoding, "replace")
-    return [name.strip() for name in next(csv.reader([text]), [])]
-
-
 def profiled_columns(headers: list[list[str]], dataset: DatasetSchema) -> list[str]:
     """The columns to profile: the target when every file has it, then the features."""
     with_target = bool(headers) and all(dataset.target.name in h for h in headers)
@@ -276,7 +259,7 @@ def profile_batch(
     """
     pieces = batch.pieces(chunk_rows, dataset)
     files = {piece.path: piece for piece in pieces}
-    headers = {path: _header(batch, piece) for path, piece in files.items()}
+    headers = {path: batch.columns(piece) for path, piece in files.items()}
     columns = profiled_columns(list(headers.values()), dataset)
     planned = sum(piece.rows for piece in pieces)
     rate = 1.0 if max_rows is None or planned <= max_rows else max_rows / planned

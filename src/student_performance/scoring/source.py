@@ -164,14 +164,19 @@ def _csv_pieces(path: str, data_start: int, chunk_rows: int) -> list[tuple]:
     return pieces
 
 
-def _parquet_pieces(path: str, chunk_rows: int) -> tuple[list[str], list[tuple]]:
-    """The file's columns, and (first group, stop group, first row, rows) pieces."""
+def _parquet_metadata(path: str) -> Any:
+    """The file's Parquet metadata (schema and row groups; no data is read)."""
     import pyarrow.parquet as pq  # noqa: PLC0415
 
     with fsspec.open(path, "rb") as stream:
-        meta = pq.ParquetFile(stream).metadata
-        names = list(meta.schema.names)
-        sizes = [meta.row_group(i).num_rows for i in range(meta.num_row_groups)]
+        return pq.ParquetFile(stream).metadata
+
+
+def _parquet_pieces(path: str, chunk_rows: int) -> tuple[list[str], list[tuple]]:
+    """The file's columns, and (first group, stop group, first row, rows) pieces."""
+    meta = _parquet_metadata(path)
+    names = list(meta.schema.names)
+    sizes = [meta.row_group(i).num_rows for i in range(meta.num_row_groups)]
     pieces, first, row = [], 0, 1
     while first < len(sizes):
         stop, rows = first + 1, sizes[first]
@@ -243,6 +248,12 @@ class RawBatch:
                 for i, bounds in enumerate(found)
             ]
         return plan
+
+    def columns(self, piece: Piece) -> list[str]:
+        """The column names of a piece's file, read as ``pieces`` reads them."""
+        if piece.kind == "csv":
+            return _csv_header(piece.path, self.encoding, self.fallback_encoding)[0]
+        return list(_parquet_metadata(piece.path).schema.names)
 
     def read_piece(self, piece: Piece, features: list[str]) -> pd.DataFrame:
         """One piece's records, in the common shape (see the module docstring).
