@@ -2,10 +2,10 @@
 
 ``RegisteredModelDataset`` resolves an alias (``champion`` by default) or a version of
 the registered model to one exact version, loads that version's bundled pipeline model
-and takes out what serving takes out (``serving.bundle``): the fitted model, the
-dataset schema it was trained with (the frozen schema that cleans the records) and the
-prediction sets' calibration. Nodes
-get a ``ScoringModel`` and never touch MLflow.
+and takes out what serving takes out (``serving.bundle.model_parts``): the fitted
+model, the dataset schema it was trained with (the frozen schema that cleans the
+records) and the prediction sets' calibration. Nodes get a ``ScoringModel`` and never
+touch MLflow.
 """
 
 from __future__ import annotations
@@ -105,19 +105,13 @@ class RegisteredModelDataset(AbstractDataset[None, ScoringModel]):
         import mlflow  # noqa: PLC0415 - ~2.5 s to import: only when loading
 
         # Imported here: workers import this package and need none of serving.
-        from student_performance.serving.bundle import (  # noqa: PLC0415
-            MODEL_DATASET,
-            SCHEMA_DATASET,
-            SETS_DATASET,
-        )
+        from student_performance.serving.bundle import model_parts  # noqa: PLC0415
 
         client = mlflow.MlflowClient()
         version, _ = self._resolve(client)
         uri = f"models:/{self._model_name}/{version}"
         try:
-            catalog = mlflow.pyfunc.load_model(uri).unwrap_python_model().loaded_catalog
-            model, schema = catalog.load(MODEL_DATASET), catalog.load(SCHEMA_DATASET)
-            sets = catalog.load(SETS_DATASET) if SETS_DATASET in catalog else None
+            model, schema, sets = model_parts(mlflow.pyfunc.load_model(uri))
         except Exception as err:
             raise DatasetError(f"cannot load {uri}: {err}") from err
         logger.info(

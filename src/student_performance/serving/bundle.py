@@ -125,6 +125,16 @@ def _run_figures(client: Any, run_id: str | None) -> dict[str, Any]:
     }
 
 
+def model_parts(pyfunc: Any) -> tuple[Any, dict[str, Any], Any]:
+    """The fitted model, its dataset schema and its prediction sets' calibration
+    (``None`` for a model registered before sets) out of a loaded kedro-mlflow
+    pipeline model (``mlflow.pyfunc.load_model``); serving and batch scoring both
+    take them out so."""
+    catalog = pyfunc.unwrap_python_model().loaded_catalog
+    sets = catalog.load(SETS_DATASET) if SETS_DATASET in catalog else None
+    return catalog.load(MODEL_DATASET), catalog.load(SCHEMA_DATASET), sets
+
+
 def load_bundle(tracking_uri: str, model_name: str, alias: str) -> ModelBundle:
     """Load the version an alias points to, unwrap it, and build its predictor.
 
@@ -160,11 +170,7 @@ def load_bundle(tracking_uri: str, model_name: str, alias: str) -> ModelBundle:
         mlflow.set_registry_uri(tracking_uri)
     try:
         pyfunc = mlflow.pyfunc.load_model(model_uri)
-        pipeline_model = pyfunc.unwrap_python_model()
-        catalog = pipeline_model.loaded_catalog
-        model_selected = catalog.load(MODEL_DATASET)
-        schema = catalog.load(SCHEMA_DATASET)
-        sets = catalog.load(SETS_DATASET) if SETS_DATASET in catalog else None
+        model_selected, schema, sets = model_parts(pyfunc)
     except Exception as err:  # whatever the cause, the caller keeps its old model
         raise ModelLoadError(f"cannot load {model_uri}: {err}") from err
     predictor = Predictor(model_selected, schema, set_calibration=sets)
