@@ -1,16 +1,17 @@
 """The two engines: score pieces in this process (pandas) or on a Dask cluster.
 
 Both run ``score.score_piece`` on the pieces of ``RawBatch.pieces``, so they agree
-record for record. The pandas engine hands back ``(piece, result)`` pairs one after
-another, which the scoring node yields to Kedro to save piece by piece.
+record for record, and both hand back steps: finished pieces, each with its scored
+records, its rejected records and its counts, which the scoring node yields to Kedro
+to save. The pandas engine gives one piece per step, as pandas frames.
 
 Kedro 1.7 ships no Dask runner (the docs' example runner fails on 1.7), so Dask lives
 inside the scoring node: the input becomes a Dask DataFrame (``dd.from_map`` over the
-pieces), scored with ``map_partitions`` on a ``distributed.Client`` and persisted on
-the workers; the node returns the scored and rejected records as Dask DataFrames over
-those results, and the catalog's ``dask.ParquetDataset`` entries (``conf/dask``) write
-them from the workers. The client is the default one while the node and those saves
-run, and is closed after them.
+pieces), scored with ``map_partitions`` on a ``distributed.Client``; finished pieces
+come back as one-partition Dask DataFrames over their results on the workers, and the
+catalog's ``dask_parts.RunDaskPartitionsDataset`` entries (``conf/dask``) have the
+workers write them. The client is the default one while the node (and so its saves)
+runs, and is closed after them.
 """
 
 from __future__ import annotations
@@ -177,6 +178,7 @@ def score_on_cluster(
 
     features = model.dataset.feature_names
     meta = result_columns(model.model, model.schema, stamp, model.sets)
+    metas = split_results(meta)
     raw = dd.from_map(
         batch.read_piece,
         pieces,
@@ -212,7 +214,7 @@ def score_on_cluster(
     for finished in _windows(as_completed(counts), window):
         chosen = sorted(index[future.key] for future in finished)
         yield [  # a piece that failed raises here, in .result()
-            (pieces[i], *split_on_cluster(results[i], meta), counts[i].result())
+            (pieces[i], *split_on_cluster(results[i], meta, metas), counts[i].result())
             for i in chosen
         ]
         for i in chosen:  # written: let the workers forget them
@@ -231,18 +233,21 @@ def _windows(futures: Iterator[Any], size: int) -> Iterator[list[Any]]:
         yield window
 
 
-def split_on_cluster(result: Any, meta: pd.DataFrame) -> tuple[Any, Any]:
+def split_on_cluster(
+    result: Any, meta: pd.DataFrame, metas: tuple[pd.DataFrame, pd.DataFrame]
+) -> tuple[Any, Any]:
     """One piece's scored records and rejected ones, as one-partition Dask DataFrames
     over its result on the workers (``split_results``' columns).
 
     Args:
         result: A ``Future`` of ``score_piece``'s output (``score_on_cluster``).
         meta: ``result_columns``.
+        metas: ``split_results(meta)``, the two outputs' shapes.
     """
     import dask.dataframe as dd  # noqa: PLC0415
 
     frame = dd.from_delayed([result], meta=meta, verify_meta=False)
-    meta_scored, meta_rejected = split_results(meta)
+    meta_scored, meta_rejected = metas
     return (
         frame.map_partitions(scored_records, meta=meta_scored),
         frame.map_partitions(rejected_records, meta=meta_rejected),

@@ -4,9 +4,9 @@ Batch scoring's node is a generator (Kedro saves each yielded piece as it comes,
 whole output is never in memory). ``PartitionedDataset`` with ``overwrite: true`` would
 delete the folder on every one of those saves, and with ``overwrite: false`` the
 partitions of an earlier, larger run would stay behind. These datasets replace the
-folder on their first save in a run and add partitions on the following ones: ``RunPartitionedDataset`` here, for pandas frames
-(written by this process), and ``dask_parts.RunDaskPartitionsDataset`` for Dask
-DataFrames whose data is on a cluster.
+folder on their first save in a run and add partitions on the following ones:
+``RunPartitionedDataset`` here, for pandas frames (written by this process), and
+``dask_parts.RunDaskPartitionsDataset`` for Dask DataFrames whose data is on a cluster.
 """
 
 from __future__ import annotations
