@@ -26,18 +26,26 @@ DASK = Path(sys.executable).with_name("dask")
 START_TIMEOUT_S = 60
 
 
+def _fetched(part):
+    if isinstance(part, tuple):  # the Dask engine's (future, pick)
+        future, pick = part
+        return pick(future.result())
+    return part
+
+
 def run_node(batch, model, engine: EngineSettings, chunk_rows: int = 1000):
     """Every partition ``score_batch`` yields, concatenated, and the last tally.
 
-    The Dask engine's partitions are Dask DataFrames over data on the workers,
-    computed here before the node resumes (Kedro saves them before resuming it).
+    The Dask engine's partitions are futures of results on the workers with the
+    function picking each output out of them, fetched here before the node resumes
+    (Kedro saves them before resuming it).
     """
     scored, rejected, tally = [], [], None
     for scored_parts, rejected_parts, tally in score_batch(
         batch, model, ReadingSettings(chunk_rows=chunk_rows), engine
     ):
         for parts, into in ((scored_parts, scored), (rejected_parts, rejected)):
-            into += [getattr(p, "compute", lambda p=p: p)() for p in parts.values()]
+            into += [_fetched(p) for p in parts.values()]
     order = ["source_file", "source_line"]
     return (
         pd.concat(scored).sort_values(order).reset_index(drop=True),

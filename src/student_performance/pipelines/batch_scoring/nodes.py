@@ -114,8 +114,9 @@ def score_batch(
     Yields:
         The scored records and the rejected records of finished pieces (one
         partition per piece, ``part-<piece>``: pandas frames, one piece at a time;
-        Dask DataFrames over results on the workers, ``dask.pieces_per_save`` at a
-        time, written by the workers when Kedro saves them) and the running tally
+        futures of results on the workers with the function picking the output's
+        records, ``dask.pieces_per_save`` at a time, written by the workers when Kedro
+        saves them) and the running tally
         (counts, model, engine, workers, timings). At least once, even for an input
         with no records.
     """
