@@ -124,10 +124,11 @@ benchmark-scoring: install ## Batch scoring: floor vs pandas vs Dask engine (ROW
 	$(BIN)/python benchmarks/scoring_benchmark.py $(if $(ROWS),--rows $(ROWS),)
 
 .PHONY: study
-study: install ## Model families beyond the candidates (make study SEEDS=10), then the prediction sets' scores
+study: install ## Model families beyond the candidates (make study SEEDS=10), then the prediction sets' scores and their size against QWK
 	$(BIN)/kedro run --pipelines data_processing
 	$(BIN)/python studies/model_ceiling.py --seeds $(or $(SEEDS),5)
 	$(BIN)/python studies/prediction_sets.py
+	$(BIN)/python studies/set_size_frontier.py
 
 test: install system-deps ## Run the whole test suite
 	$(BIN)/pytest
