@@ -98,6 +98,8 @@ class TreeMemory:
                     continue
             except psutil.Error:
                 continue
+            if rss == 0:  # a process already gone (a zombie), not a worker
+                continue
             peak = self.peaks.get(proc.pid, (role, 0))[1]
             self.peaks[proc.pid] = (role, max(peak, rss))
 
