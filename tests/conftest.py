@@ -4,7 +4,10 @@ suite never writes to the project's own tracking store, and with Kedro's telemet
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
+import sys
+import types
 import uuid
 from pathlib import Path
 
@@ -27,6 +30,21 @@ from student_performance.pipelines.data_processing.nodes import (
 from student_performance.schema import DatasetSchema
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+def load_study(name: str) -> types.ModuleType:
+    """``studies/<name>.py`` as a module (it may import the studies beside it)."""
+    script = PROJECT_ROOT / "studies" / f"{name}.py"
+    sys.path.insert(0, str(script.parent))
+    try:
+        spec = importlib.util.spec_from_file_location(name, script)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(script.parent))
+    return module
+
+
 SHIPPED_RAW = PROJECT_ROOT / "data/01_raw/student_entry_performance_modified.csv"
 
 

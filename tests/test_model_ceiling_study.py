@@ -3,7 +3,6 @@ ceiling table keeps running and keeps comparing like with like."""
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import subprocess
 import sys
@@ -15,7 +14,7 @@ from sklearn.base import clone
 
 from student_performance.models.candidates import build_candidate
 
-from .conftest import PROJECT_ROOT
+from .conftest import PROJECT_ROOT, load_study
 
 # Both tests need the primary table of a training run (conftest's trained_project).
 pytestmark = pytest.mark.slow
@@ -25,10 +24,7 @@ SCRIPT = PROJECT_ROOT / "studies/model_ceiling.py"
 
 @pytest.fixture(scope="module")
 def study():
-    spec = importlib.util.spec_from_file_location("model_ceiling", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_study("model_ceiling")
 
 
 def _table_row(output: str, family: str) -> list[str]:

@@ -3,16 +3,12 @@ conformity scores measures the shipped sets exactly as the pipeline does."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-
 import pytest
 
 from student_performance.core.conformal import evaluate_prediction_sets
 
-from .conftest import PROJECT_ROOT
+from .conftest import load_study
 
-SCRIPT = PROJECT_ROOT / "studies/prediction_sets.py"
 RIDGE = {
     "estimator": "ordinal_ridge",
     "ordinal_as": "onehot",
@@ -23,14 +19,7 @@ RIDGE = {
 
 @pytest.fixture(scope="module")
 def study():
-    sys.path.insert(0, str(SCRIPT.parent))  # it imports model_ceiling beside it
-    try:
-        spec = importlib.util.spec_from_file_location("prediction_sets", SCRIPT)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-    finally:
-        sys.path.remove(str(SCRIPT.parent))
-    return module
+    return load_study("prediction_sets")
 
 
 @pytest.mark.slow  # two repeated CVs with inner folds: seconds

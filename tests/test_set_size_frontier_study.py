@@ -3,9 +3,6 @@ probabilities, and its figures are the shipped sets' on the folds it is given.""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-
 import numpy as np
 import pytest
 import yaml
@@ -14,21 +11,12 @@ from sklearn.base import clone
 from student_performance.core.conformal import evaluate_prediction_sets
 from student_performance.core.selection import configurations, features_and_target
 
-from .conftest import PROJECT_ROOT
-
-SCRIPT = PROJECT_ROOT / "studies/set_size_frontier.py"
+from .conftest import PROJECT_ROOT, load_study
 
 
 @pytest.fixture(scope="module")
 def study():
-    sys.path.insert(0, str(SCRIPT.parent))  # it imports the studies beside it
-    try:
-        spec = importlib.util.spec_from_file_location("set_size_frontier", SCRIPT)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-    finally:
-        sys.path.remove(str(SCRIPT.parent))
-    return module
+    return load_study("set_size_frontier")
 
 
 @pytest.fixture(scope="module")
