@@ -8,8 +8,9 @@ to save. The pandas engine gives one piece per step, as pandas frames.
 Kedro 1.7 ships no Dask runner (the docs' example runner fails on 1.7), so Dask lives
 inside the scoring node: the input becomes a Dask DataFrame (``dd.from_map`` over the
 pieces), scored with ``map_partitions`` on a ``distributed.Client``; finished pieces
-come back as futures of their results on the workers, and the catalog's ``dask_parts.RunDaskPartitionsDataset`` entries (``conf/dask``) have the
-workers write them. The client is the default one while the node (and so its saves)
+come back as futures of their results on the workers, and the catalog's
+``dask_parts.RunDaskPartitionsDataset`` entries (``conf/dask``) have the workers pick
+and write their records. The client is the default one while the node (and so its saves)
 runs, and is closed after them.
 """
 
@@ -223,7 +224,7 @@ def score_on_cluster(
             )
             for i in chosen
         ]
-        for i in chosen:  # split: the workers may forget the whole result
+        for i in chosen:  # handed over: forgotten once written and let go of
             results[i] = counts[i] = None
 
 
