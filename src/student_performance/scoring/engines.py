@@ -10,8 +10,8 @@ inside the scoring node: the input becomes a Dask DataFrame (``dd.from_map`` ove
 pieces), scored with ``map_partitions`` on a ``distributed.Client``; finished pieces
 come back as futures of their results on the workers, and the catalog's
 ``dask_parts.RunDaskPartitionsDataset`` entries (``conf/dask``) have the workers pick
-and write their records. The client is the default one while the node (and so its saves)
-runs, and is closed after them.
+and write their records. The client is the default one while the node (and so its
+saves) runs, and is closed after them.
 """
 
 from __future__ import annotations
