@@ -62,6 +62,14 @@ RULES = {
 }
 
 
+def first_configurations(modelling: dict) -> dict[str, dict]:
+    """Each candidate's first configuration (its grid's first point), by name."""
+    first: dict[str, dict] = {}
+    for config in configurations(modelling["candidates"], modelling["decision"]):
+        first.setdefault(config["candidate"], config)
+    return first
+
+
 def mean_of(names: tuple[str, ...], first: dict, schema, seed: int):
     """One candidate's model, or the mean of several candidates' probabilities."""
     if len(names) == 1:
@@ -117,9 +125,7 @@ def main() -> None:
         str(project / "conf"), env=args.env, **CONFIG_LOADER_ARGS
     )
     modelling = loader["parameters"]["modelling"]
-    first: dict[str, dict] = {}
-    for config in configurations(modelling["candidates"], modelling["decision"]):
-        first.setdefault(config["candidate"], config)
+    first = first_configurations(modelling)
     classes = np.asarray(schema.target.classes, dtype=object)
     frame = X.assign(**{schema.target.name: classes[y]})
     development, _ = split_development_holdout(frame, schema, modelling["split"])
@@ -145,8 +151,9 @@ def main() -> None:
         ]
 
         def cell(pick, rows=rows) -> str:
-            fresh = np.mean([pick(r) for r in rows[1:]]) if len(rows) > 1 else np.nan
-            return f"{pick(rows[0]):.3f} ({fresh:.3f})"
+            if len(rows) == 1:  # --seeds 1: no fresh seeds
+                return f"{pick(rows[0]):.3f}"
+            return f"{pick(rows[0]):.3f} ({np.mean([pick(r) for r in rows[1:]]):.3f})"
 
         for rule in RULES:
             table.append(

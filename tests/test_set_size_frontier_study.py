@@ -9,7 +9,7 @@ import yaml
 from sklearn.base import clone
 
 from student_performance.core.conformal import evaluate_prediction_sets
-from student_performance.core.selection import configurations, features_and_target
+from student_performance.core.selection import features_and_target
 
 from .conftest import PROJECT_ROOT, load_study
 
@@ -20,14 +20,10 @@ def study():
 
 
 @pytest.fixture(scope="module")
-def first():
+def first(study):
     """Each candidate's first configuration, as the study takes them from conf."""
     conf = PROJECT_ROOT / "conf/base/parameters_modelling.yml"
-    modelling = yaml.safe_load(conf.read_text())["modelling"]
-    found: dict = {}
-    for config in configurations(modelling["candidates"], modelling["decision"]):
-        found.setdefault(config["candidate"], config)
-    return found
+    return study.first_configurations(yaml.safe_load(conf.read_text())["modelling"])
 
 
 def test_the_vote_is_the_mean_of_its_members(
