@@ -6,7 +6,7 @@ delete the folder on every one of those saves, and with ``overwrite: false`` the
 partitions of an earlier, larger run would stay behind. These datasets replace the
 folder on their first save in a run and add partitions on the following ones:
 ``RunPartitionedDataset`` here, for pandas frames (written by this process), and
-``dask_parts.RunDaskPartitionsDataset`` for Dask DataFrames whose data is on a cluster.
+``dask_parts.RunDaskPartitionsDataset`` for frames on a cluster (written by its workers).
 """
 
 from __future__ import annotations

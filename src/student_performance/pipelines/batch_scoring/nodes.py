@@ -117,8 +117,8 @@ def score_batch(
         futures of results on the workers with the function picking the output's
         records, ``dask.pieces_per_save`` at a time, written by the workers when Kedro
         saves them) and the running tally
-        (counts, model, engine, workers, timings). At least once, even for an input
-        with no records.
+        (counts, model, engine, workers, timings); last, no records and the final
+        tally, timed once every record is written.
     """
     stamp = {
         MODEL_NAME: model_for_scoring.name,
@@ -131,7 +131,7 @@ def score_batch(
         pieces = raw_scoring_batch.pieces(reading.chunk_rows, model_for_scoring.dataset)
         tally = _new_tally(raw_scoring_batch, model_for_scoring, engine, len(pieces))
         tally["startup_seconds"] = round(startup, 3)
-        tally["started_at"] = started  # the report times the run from here
+        tally["started_at"] = started  # scoring time counts from here
         tally["workers"] = worker_count(client)
         progress = _Progress(sum(p.rows for p in pieces), engine.progress_step)
         steps = (
@@ -162,8 +162,11 @@ def score_batch(
             # the workers).
             for saved in parts:
                 saved.clear()
-        if not pieces:
-            yield {}, {}, tally
+        # Resumed after the last save: every record is written, so the scoring time
+        # (first read to last write) ends here; closing the cluster, like starting
+        # it, is not scoring. A last step, with no records, carries the final tally.
+        tally["scoring_seconds"] = round(time.time() - started, 3)
+        yield {}, {}, tally
 
 
 def build_scoring_report(int_scoring_tally: dict[str, Any]) -> dict[str, Any]:
@@ -173,10 +176,9 @@ def build_scoring_report(int_scoring_tally: dict[str, Any]) -> dict[str, Any]:
         int_scoring_tally: ``score_batch``'s last tally.
 
     Returns:
-        The tally's figures, ``scoring_seconds`` from the first read to now (every
-        output written: the Dask engine's are written after its node yields them),
-        ``rows_per_second`` (records over those seconds; the cluster's start-up is
-        ``startup_seconds``, apart) and ``started_at`` (UTC, ISO 8601).
+        The tally's figures (``scoring_seconds``: from the first read to the last
+        write), ``rows_per_second`` (records over those seconds; the cluster's
+        start-up is ``startup_seconds``, apart) and ``started_at`` (UTC, ISO 8601).
 
     Raises:
         ValueError: Rows in differ from scored plus rejected, or partitions are
@@ -194,7 +196,6 @@ def build_scoring_report(int_scoring_tally: dict[str, Any]) -> dict[str, Any]:
     started = tally.pop("started_at", None)
     if started is not None:
         tally["started_at"] = datetime.fromtimestamp(started, UTC).isoformat()
-        tally["scoring_seconds"] = round(time.time() - started, 3)
     seconds = tally["scoring_seconds"]
     tally["rows_per_second"] = round(tally["rows_in"] / seconds, 1) if seconds else 0.0
     logger.info(
