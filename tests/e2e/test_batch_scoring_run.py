@@ -5,11 +5,13 @@ on a folder holding a CSV and a Parquet file."""
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from student_performance.scoring.model import RegisteredModelDataset
 from tests.conftest import latest_mlflow_run, registered_model_name, run_kedro
 from tests.scoring.conftest import write_messy_copies
 
@@ -44,6 +46,17 @@ def _score(project: Path, cohort: Path, env: str | None) -> dict:
     rejected = pd.read_parquet(project / REJECTED).sort_values(KEY, ignore_index=True)
     report = json.loads((project / REPORT).read_text())
     return {"scored": scored, "rejected": rejected, "report": report}
+
+
+def test_loading_the_model_leaves_the_import_path_as_it_was(trained_project):
+    # MLflow puts the package copy saved with the model first on sys.path; Dask
+    # workers started afterwards would import that copy, not the installed project.
+    before = list(sys.path)
+    model = RegisteredModelDataset(
+        model_name=registered_model_name(trained_project)
+    ).load()
+    assert model.version == "1"
+    assert sys.path == before
 
 
 @pytest.fixture(scope="module")

@@ -11,6 +11,7 @@ touch MLflow.
 from __future__ import annotations
 
 import logging
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -110,10 +111,19 @@ class RegisteredModelDataset(AbstractDataset[None, ScoringModel]):
         client = mlflow.MlflowClient()
         version, _ = self._resolve(client)
         uri = f"models:/{self._model_name}/{version}"
+        # MLflow puts the copy of this package saved with the model (code_paths)
+        # first on sys.path. This process keeps the installed package it already
+        # runs, but Dask's local workers, started later with this sys.path, would
+        # import the copy: the project as it was when the model was trained, which
+        # may lack modules the engine sends them. Every process runs the installed
+        # project (as on a cluster), so the path is put back.
+        import_path = list(sys.path)
         try:
             model, schema, sets = model_parts(mlflow.pyfunc.load_model(uri))
         except Exception as err:
             raise DatasetError(f"cannot load {uri}: {err}") from err
+        finally:
+            sys.path[:] = import_path
         logger.info(
             "Scoring with %s v%s (%s)",
             self._model_name,
