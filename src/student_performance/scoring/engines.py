@@ -248,4 +248,3 @@ def _windows(futures: Iterator[Any], size: int) -> Iterator[list[Any]]:
             window = []
     if window:
         yield window
-
