@@ -45,7 +45,7 @@ class DaskSettings(_Frozen):
     workers: int = Field(2, ge=1)
     threads_per_worker: int = Field(1, ge=1)
     memory_limit: str = "1.5GB"
-    pieces_per_save: int = Field(12, ge=1)
+    pieces_per_save: int = Field(6, ge=1)
     local_worker_environ: dict[str, str | int | None] = {}
 
 
