@@ -271,27 +271,40 @@ def main() -> None:
             if rows == max(sizes) and args.workers > 1:
                 # how the Dask engine scales with workers, apart from its per-worker cost
                 engines.append(("dask 1 worker", 1))
+            with_floor = args.floor_max_rows is None or rows <= args.floor_max_rows
             for _ in range(args.repeats):
-                if args.floor_max_rows is None or rows <= args.floor_max_rows:
-                    floor = _floor(model, data, env)
-                    floor["seconds_scoring"] = floor["seconds"]
-                    _out(_line("floor", rows, floor["seconds"], 0.0, floor["peaks"]))
-                    runs.setdefault("floor", []).append(floor)
-                for name, workers in engines:
-                    run = _engine(project, env, data, workers)
-                    report = run["report"]
-                    assert report["rows_in"] == rows, report
-                    run["seconds_scoring"] = report["scoring_seconds"]
-                    fixed = run["wall"] - report["scoring_seconds"]
-                    _out(
-                        _line(
-                            name, rows, report["scoring_seconds"], fixed, run["peaks"]
-                        )
-                    )
+                turn = _turn(rows, data, (project, model, env), engines, with_floor)
+                for name, run in turn.items():
                     runs.setdefault(name, []).append(run)
             results[rows] = runs
             shutil.rmtree(data)
         _summary(results, args.workers)
+
+
+def _turn(
+    rows: int,
+    data: Path,
+    setup: tuple[Path, Path, dict],
+    engines: list[tuple[str, int | None]],
+    with_floor: bool,
+) -> dict[str, dict]:
+    """One run of the floor (if asked) and of each engine, one after another."""
+    project, model, env = setup
+    runs = {}
+    if with_floor:
+        floor = _floor(model, data, env)
+        floor["seconds_scoring"] = floor["seconds"]
+        _out(_line("floor", rows, floor["seconds"], 0.0, floor["peaks"]))
+        runs["floor"] = floor
+    for name, workers in engines:
+        run = _engine(project, env, data, workers)
+        report = run["report"]
+        assert report["rows_in"] == rows, report
+        run["seconds_scoring"] = report["scoring_seconds"]
+        fixed = run["wall"] - report["scoring_seconds"]
+        _out(_line(name, rows, run["seconds_scoring"], fixed, run["peaks"]))
+        runs[name] = run
+    return runs
 
 
 def _summary(results: dict, workers: int) -> None:
