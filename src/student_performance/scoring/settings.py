@@ -38,6 +38,9 @@ class DaskSettings(_Frozen):
             write them in one go and then let them go, while scoring the next.
         local_worker_environ: Environment variables of the local workers, over
             Dask's ``distributed.nanny.pre-spawn-environ`` (``None`` unsets one).
+        log_level: Level of Dask's own loggers (``distributed``) in this process
+            and the local workers; at ``info`` Dask logs every start and stop of
+            the cluster.
     """
 
     scheduler_address_env: str = "DASK_SCHEDULER_ADDRESS"
@@ -47,6 +50,7 @@ class DaskSettings(_Frozen):
     memory_limit: str = "1.5GB"
     pieces_per_save: int = Field(6, ge=1)
     local_worker_environ: dict[str, str | int | None] = {}
+    log_level: Literal["debug", "info", "warning", "error"] = "warning"
 
 
 class EngineSettings(_Frozen):

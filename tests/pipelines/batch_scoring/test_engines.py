@@ -4,6 +4,7 @@ and workers started with the ``dask`` commands on loopback)."""
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import subprocess
@@ -15,8 +16,12 @@ import pandas as pd
 import pytest
 
 from student_performance.pipelines.batch_scoring.nodes import score_batch
-from student_performance.scoring.engines import ClusterUnreachableError
-from student_performance.scoring.settings import EngineSettings, ReadingSettings
+from student_performance.scoring.engines import ClusterUnreachableError, dask_client
+from student_performance.scoring.settings import (
+    DaskSettings,
+    EngineSettings,
+    ReadingSettings,
+)
 from student_performance.scoring.source import RawBatchDataset
 from tests.e2e.background import free_port
 from tests.scoring.conftest import write_messy_copies
@@ -103,6 +108,24 @@ def test_dask_local_cluster_gives_the_pandas_answer(
 
     _assert_same(result, pandas_result)
     assert result[2]["workers"] == 2 and result[2]["engine"] == "dask"
+
+
+def _distributed_level() -> int:
+    return logging.getLogger("distributed").getEffectiveLevel()
+
+
+@pytest.mark.slow
+def test_the_local_cluster_says_one_line_not_dasks_info_logs(monkeypatch, caplog):
+    monkeypatch.delenv("DASK_SCHEDULER_ADDRESS", raising=False)
+    settings = DaskSettings(workers=1, memory_limit="1GB")
+
+    with caplog.at_level(logging.INFO), dask_client(settings) as client:
+        in_workers = client.run(_distributed_level)
+
+    said = [r for r in caplog.records if r.levelno < logging.WARNING]
+    assert [r.getMessage().split(":")[0] for r in said] == ["Dask cluster ready"]
+    assert "workers 1, dashboard http" in said[0].getMessage()
+    assert list(in_workers.values()) == [logging.WARNING]
 
 
 def _stop(process: subprocess.Popen) -> None:
