@@ -25,10 +25,21 @@ ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
+# uv installs the same pinned requirements from PyPI in seconds (pip takes minutes); it is
+# itself pinned and installed into the venv by pip, which stays the fallback (UV=0).
+UV_VERSION := 0.13.9
+UV ?= 1
+ifeq ($(UV),1)
+INSTALL = $(BIN)/uv pip install -q --python $(BIN)/python
+else
+INSTALL = $(PIP) install -q
+endif
+
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(PIP) install -q -r requirements-dev.txt
-	$(PIP) install -q --no-deps -e .
+	$(if $(filter 1,$(UV)),$(PIP) install -q uv==$(UV_VERSION))
+	$(INSTALL) -r requirements-dev.txt
+	$(INSTALL) --no-deps -e .
 	@touch $@
 
 install: $(STAMP) ## Create .venv (if missing) and install the pinned requirements

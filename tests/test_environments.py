@@ -22,6 +22,7 @@ from kedro.framework.startup import bootstrap_project
 
 import student_performance.settings as project_settings
 from student_performance.drift.settings import DriftThresholds, PerformanceSettings
+from student_performance.paths import PROJECT_HOME_ENV
 from tests.conftest import run_kedro
 from tests.e2e.background import restored_mlflow_uris
 
@@ -55,7 +56,7 @@ def test_base_default_run_writes_the_embedded_store(
     $STUDENT_PERFORMANCE_HOME)."""
     monkeypatch.delenv("MLFLOW_TRACKING_URI")
     monkeypatch.delenv("MLFLOW_ARTIFACT_ROOT")
-    monkeypatch.setenv(project_settings.PROJECT_HOME_ENV, str(project_copy))
+    monkeypatch.setenv(PROJECT_HOME_ENV, str(project_copy))
 
     run_kedro(project_copy, ["data_processing"])
 

@@ -8,7 +8,7 @@ import mlflow
 import pytest
 
 from student_performance.orchestration import run_kedro
-from student_performance.settings import PROJECT_HOME_ENV
+from student_performance.paths import PROJECT_HOME_ENV
 from tests.conftest import make_project_copy
 
 

@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from student_performance.settings import PROJECT_HOME_ENV
+from student_performance.paths import PROJECT_HOME_ENV
 
 logger = logging.getLogger(__name__)
 

@@ -55,6 +55,7 @@ from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
 from student_performance.models.metrics import LOWER_IS_BETTER
+from student_performance.paths import find_project_root
 
 logger = logging.getLogger(__name__)
 
@@ -408,8 +409,6 @@ def _registry_settings(env: str | None) -> tuple[str, str]:
     """Tracking URI and registered model name from the project's conf."""
     from kedro.framework.session import KedroSession  # noqa: PLC0415
     from kedro.framework.startup import bootstrap_project  # noqa: PLC0415
-
-    from student_performance.settings import find_project_root  # noqa: PLC0415
 
     project = find_project_root()
     bootstrap_project(project)

@@ -2,7 +2,7 @@
 
 ``RegisteredModelDataset`` resolves an alias (``champion`` by default) or a version of
 the registered model to one exact version, loads that version's bundled pipeline model
-and takes out what serving takes out (``serving.bundle.model_parts``): the fitted
+and takes out what serving takes out (``model_parts.model_parts``): the fitted
 model, the dataset schema it was trained with (the frozen schema that cleans the
 records) and the prediction sets' calibration. Nodes get a ``ScoringModel`` and never
 touch MLflow.
@@ -17,6 +17,7 @@ from typing import Any
 
 from kedro.io import AbstractDataset, DatasetError
 
+from student_performance.model_parts import model_parts
 from student_performance.schema import DatasetSchema
 
 logger = logging.getLogger(__name__)
@@ -60,7 +61,7 @@ class RegisteredModelDataset(AbstractDataset[None, ScoringModel]):
         model_for_scoring:
           type: student_performance.scoring.RegisteredModelDataset
           model_name: student_performance
-          alias: champion        # or version: 3
+          alias: champion        # or model_version: 3
     """
 
     def __init__(
@@ -68,19 +69,20 @@ class RegisteredModelDataset(AbstractDataset[None, ScoringModel]):
         *,
         model_name: str,
         alias: str | None = "champion",
-        version: str | int | None = None,
+        model_version: str | int | None = None,
         metadata: dict[str, Any] | None = None,
     ) -> None:
         """Create the dataset.
 
         Args:
             model_name: Registered model name.
-            alias: Registry alias; ignored when ``version`` is given.
-            version: Registered version number.
+            alias: Registry alias; ignored when ``model_version`` is given.
+            model_version: Registered version number (not ``version``: Kedro
+                reserves that key for its own dataset versioning and drops it).
             metadata: Free-form (kedro-viz layer).
         """
         self._model_name = model_name
-        self._version = None if version in (None, "") else str(version)
+        self._version = None if model_version in (None, "") else str(model_version)
         self._alias = None if self._version else (alias or "champion")
         self.metadata = metadata
 
@@ -104,9 +106,6 @@ class RegisteredModelDataset(AbstractDataset[None, ScoringModel]):
     def load(self) -> ScoringModel:
         """Load the version, unwrap the pipeline model, return model and schema."""
         import mlflow  # noqa: PLC0415 - ~2.5 s to import: only when loading
-
-        # Imported here: workers import this package and need none of serving.
-        from student_performance.serving.bundle import model_parts  # noqa: PLC0415
 
         client = mlflow.MlflowClient()
         version, _ = self._resolve(client)

@@ -14,16 +14,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from student_performance.model_parts import model_parts
 from student_performance.serving.predictor import Predictor
 from student_performance.serving.records import RecordSchema, build_record_schema
 
 logger = logging.getLogger(__name__)
 
-# The bundled model's persisted inputs (see pipelines/training/pipeline.py).
-MODEL_DATASET = "model_selected"
-SCHEMA_DATASET = "model_dataset_schema"
 MODEL_CARD_ARTIFACT = "model_card.md"
-SETS_DATASET = "model_set_calibration"  # absent from models trained before sets
 RUN_METRIC_PREFIX = "selected."
 
 
@@ -123,16 +120,6 @@ def _run_figures(client: Any, run_id: str | None) -> dict[str, Any]:
         "start_time": _iso(run.info.start_time),
         "end_time": _iso(run.info.end_time),
     }
-
-
-def model_parts(pyfunc: Any) -> tuple[Any, dict[str, Any], Any]:
-    """The fitted model, its dataset schema and its prediction sets' calibration
-    (``None`` for a model registered before sets) out of a loaded kedro-mlflow
-    pipeline model (``mlflow.pyfunc.load_model``); serving and batch scoring both
-    take them out so."""
-    catalog = pyfunc.unwrap_python_model().loaded_catalog
-    sets = catalog.load(SETS_DATASET) if SETS_DATASET in catalog else None
-    return catalog.load(MODEL_DATASET), catalog.load(SCHEMA_DATASET), sets
 
 
 def load_bundle(tracking_uri: str, model_name: str, alias: str) -> ModelBundle:
