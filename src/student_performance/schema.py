@@ -11,7 +11,9 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
+
+from student_performance.frozen import Frozen
 
 
 class FeatureKind(StrEnum):
@@ -22,11 +24,7 @@ class FeatureKind(StrEnum):
     NUMERIC = "numeric"
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class FeatureSpec(_Frozen):
+class FeatureSpec(Frozen):
     """One feature column.
 
     ``values`` lists the allowed canonical spellings (nominal) or the order from
@@ -54,7 +52,7 @@ class FeatureSpec(_Frozen):
         return self.kind is not FeatureKind.NUMERIC
 
 
-class TargetSpec(_Frozen):
+class TargetSpec(Frozen):
     """The target column and its classes, lowest first when ``ordinal``."""
 
     name: str
@@ -62,7 +60,7 @@ class TargetSpec(_Frozen):
     ordinal: bool = True
 
 
-class DatasetSchema(_Frozen):
+class DatasetSchema(Frozen):
     """Everything the code needs to know about one tabular dataset."""
 
     name: str

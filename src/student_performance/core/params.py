@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, RootModel, model_validator
+from pydantic import ConfigDict, Field, RootModel, model_validator
 
+from student_performance.frozen import Frozen
 from student_performance.models.metrics import METRICS
 
 Estimator = Literal[
@@ -19,18 +20,14 @@ Estimator = Literal[
 ]
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class SplitParams(_Frozen):
+class SplitParams(Frozen):
     """``modelling.split``: one stratified development / holdout split."""
 
     holdout_share: float = Field(0.2, gt=0, lt=1)
     seed: int = 0
 
 
-class CVParams(_Frozen):
+class CVParams(Frozen):
     """``modelling.cv``: repeated stratified K-fold on the development part."""
 
     n_splits: int = Field(5, ge=2)
@@ -39,7 +36,7 @@ class CVParams(_Frozen):
     n_jobs: int = Field(1, ge=-1)
 
 
-class CandidateSpec(_Frozen):
+class CandidateSpec(Frozen):
     """One candidate: an estimator, how ordinal features are encoded, a small grid."""
 
     estimator: Estimator
@@ -68,7 +65,7 @@ class CandidatesParams(RootModel[dict[str, CandidateSpec]]):
         return {name: spec.as_dict() for name, spec in self.root.items()}
 
 
-class SelectionParams(_Frozen):
+class SelectionParams(Frozen):
     """``modelling.selection``: the metric that ranks the candidates."""
 
     primary_metric: str = "quadratic_weighted_kappa"
@@ -82,7 +79,7 @@ class SelectionParams(_Frozen):
         return self
 
 
-class DecisionParams(_Frozen):
+class DecisionParams(Frozen):
     """``modelling.decision``: how the served class follows from the probabilities.
 
     ``argmax``: the most probable class. ``least_expected_cost``: the class of least
@@ -95,7 +92,7 @@ class DecisionParams(_Frozen):
     cost: Literal["absolute", "squared"] | list[list[float]] = "absolute"
 
 
-class ConformalParams(_Frozen):
+class ConformalParams(Frozen):
     """``modelling.conformal``: prediction sets calibrated on unseen rows.
 
     ``level``: the share of new rows whose set should hold the true class.
@@ -110,7 +107,7 @@ class ConformalParams(_Frozen):
     inner_splits: int = Field(5, ge=2)
 
 
-class ExplainParams(_Frozen):
+class ExplainParams(Frozen):
     """``modelling.explain``: permutation importance on the holdout."""
 
     scoring: str = "quadratic_weighted_kappa"
