@@ -51,10 +51,16 @@ AIRFLOW_VENV ?= .venv-airflow
 AIRFLOW_STAMP := $(AIRFLOW_VENV)/.installed
 AIRFLOW_PIP := $(AIRFLOW_VENV)/bin/python -m pip --disable-pip-version-check
 
-$(AIRFLOW_STAMP): requirements.txt requirements-airflow.txt pyproject.toml
+ifeq ($(UV),1)
+AIRFLOW_INSTALL = $(BIN)/uv pip install -q --python $(AIRFLOW_VENV)/bin/python
+else
+AIRFLOW_INSTALL = $(AIRFLOW_PIP) install -q
+endif
+
+$(AIRFLOW_STAMP): $(STAMP) requirements.txt requirements-airflow.txt pyproject.toml
 	@test -x $(AIRFLOW_VENV)/bin/python || $(PYTHON) -m venv $(AIRFLOW_VENV)
 	grep -v '^fastapi==' requirements.txt > $(AIRFLOW_VENV)/requirements-project.txt
-	$(AIRFLOW_PIP) install -q -r $(AIRFLOW_VENV)/requirements-project.txt -r requirements-airflow.txt
+	$(AIRFLOW_INSTALL) -r $(AIRFLOW_VENV)/requirements-project.txt -r requirements-airflow.txt
 	@touch $@
 
 airflow-install: $(AIRFLOW_STAMP) ## Create .venv-airflow: Airflow 3.3, kedro-airflow and the project's pins
@@ -114,7 +120,7 @@ airflow-dags: install $(AIRFLOW_STAMP) ## Regenerate airflow/dags/ with kedro-ai
 	bash scripts/airflow_dags.sh
 
 airflow-test: install $(AIRFLOW_STAMP) ## Both DAGs under `airflow dags test` (SQLite, temporary MLflow store): drift retrains, clean skips
-	$(AIRFLOW_PIP) install -q --no-deps --force-reinstall .
+	$(AIRFLOW_INSTALL) --no-deps --reinstall .
 	$(AIRFLOW_VENV)/bin/python scripts/airflow_test.py
 
 image: install ## Build the container image student-performance:<version> (Containerfile, podman)

@@ -9,6 +9,9 @@ processing, reports, MLflow logging, model registration), tracking into a tempor
 store so the project's own is untouched.
 
     .venv/bin/python benchmarks/training_benchmark.py [--env base] [--runs 3]
+    .venv/bin/python benchmarks/training_benchmark.py --smoke   # conf/test, one run
+
+Everything runs in a throwaway copy of the project (its own data and MLflow store).
 
 Both are timed in the same run of this script, alternately, and the ratio is taken
 pair by pair, because these machines are noisy.
@@ -17,7 +20,6 @@ pair by pair, because these machines are noisy.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import subprocess
 import sys
@@ -25,10 +27,10 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from _project import KEDRO, project_copy
 
 
-def _floor(env: str) -> float:
+def _floor(project: Path, env: str, environ: dict[str, str]) -> float:
     """Wall seconds of the bare scikit-learn work, in a fresh process."""
     code = f"""
 import time
@@ -36,14 +38,16 @@ t0 = time.perf_counter()
 import pandas as pd
 from kedro.config import OmegaConfigLoader
 from sklearn.inspection import permutation_importance
+from student_performance.settings import CONFIG_LOADER_ARGS
 from student_performance.schema import DatasetSchema
 from student_performance.core.selection import score_configuration
 from student_performance.pipelines.modelling import _sets, nodes
-conf = OmegaConfigLoader("{ROOT / "conf"}", base_env="base", default_run_env="{env}",
-                         merge_strategy={{"parameters": "soft"}})["parameters"]
+conf = OmegaConfigLoader("{project / "conf"}", env="{env}", **CONFIG_LOADER_ARGS)[
+    "parameters"
+]
 schema = DatasetSchema.model_validate(conf["dataset"])
 m = conf["modelling"]
-prm = pd.read_parquet("{ROOT / "data/03_primary/prm_students.parquet"}")
+prm = pd.read_parquet("{project / "data/03_primary/prm_students.parquet"}")
 dev, holdout = nodes.split_development_holdout(prm, schema, m["split"])
 folds = nodes.evaluate_candidates(
     dev, schema, m["candidates"], m["cv"], m["decision"]
@@ -64,27 +68,21 @@ permutation_importance(model, X, y, n_repeats=m["explain"]["n_repeats"], random_
 print(time.perf_counter() - t0)
 """
     start = time.perf_counter()
-    subprocess.run(
-        [sys.executable, "-c", code], check=True, cwd=ROOT, capture_output=True
-    )
+    _run([sys.executable, "-c", code], project, environ)
     return time.perf_counter() - start
 
 
-def _pipeline(env: str, store: Path) -> float:
-    environ = os.environ | {
-        "MLFLOW_TRACKING_URI": f"sqlite:///{store / 'mlflow.db'}",
-        "MLFLOW_ARTIFACT_ROOT": str(store / "mlartifacts"),
-        "KEDRO_DISABLE_TELEMETRY": "1",
-    }
-    kedro = Path(sys.executable).with_name("kedro")
-    start = time.perf_counter()
-    subprocess.run(
-        [str(kedro), "run", "--pipelines", "training", "--env", env],
-        check=True,
-        cwd=ROOT,
-        env=environ,
-        capture_output=True,
+def _run(command: list[str], project: Path, environ: dict[str, str]) -> None:
+    done = subprocess.run(
+        command, cwd=project, env=environ, capture_output=True, text=True, check=False
     )
+    if done.returncode:
+        sys.exit(f"{' '.join(command[:3])} failed:\n{done.stderr[-3000:]}")
+
+
+def _pipeline(project: Path, env: str, environ: dict[str, str]) -> float:
+    start = time.perf_counter()
+    _run([KEDRO, "run", "--pipelines", "training", "--env", env], project, environ)
     return time.perf_counter() - start
 
 
@@ -92,16 +90,23 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--env", default="base")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--smoke", action="store_true", help="--env test --runs 1")
     args = parser.parse_args()
-    if not (ROOT / "data/03_primary/prm_students.parquet").exists():
-        sys.exit(
-            "run `kedro run --pipelines data_processing` first (the floor reads prm_students)"
-        )
+    if args.smoke:
+        args.env, args.runs = "test", 1
     floors, pipelines = [], []
-    with tempfile.TemporaryDirectory() as store:
+    with tempfile.TemporaryDirectory() as tmp:
+        project, environ = project_copy(Path(tmp) / "project")
+        environ["STUDENT_PERFORMANCE_HOME"] = str(project)
+        # the floor reads the primary table the project's own cleaning writes
+        _run(
+            [KEDRO, "run", "--pipelines", "data_processing", "--env", args.env],
+            project,
+            environ,
+        )
         for _ in range(args.runs):
-            floors.append(_floor(args.env))
-            pipelines.append(_pipeline(args.env, Path(store)))
+            floors.append(_floor(project, args.env, environ))
+            pipelines.append(_pipeline(project, args.env, environ))
     ratios = [p / f for p, f in zip(pipelines, floors, strict=True)]
     out = sys.stdout
     out.write(f"env={args.env} runs={args.runs} (wall seconds: median [min-max])\n")

@@ -206,21 +206,12 @@ def _show(text: str, keys: tuple[str, ...]) -> None:
             print(f"    {line.strip()[:200]}")
 
 
-def main() -> int:  # noqa: PLR0915 - one linear scenario, read top to bottom
-    start = time.monotonic()
-    tmp = Path(tempfile.mkdtemp(prefix="airflow-test-"))
-    project = _project_copy(tmp / "project")
-    env = _environment(tmp, project)
-    tracking_uri = env["MLFLOW_TRACKING_URI"]
-    airflow_db = tmp / "airflow/airflow.db"
-    log = tmp / "airflow-test.log"
-    checks = Checks()
-    print(f"airflow-test: AIRFLOW_HOME, MLflow store and project copy in {tmp}")
-
+def _dags_import(env: dict, log: Path, checks: Checks) -> bool:
+    """1. Airflow's database, and both DAGs import without errors."""
     migrated = _airflow(env, log, "db", "migrate")
     if not checks.check(migrated.returncode == 0, "airflow db migrate (SQLite)"):
         print(migrated.stderr[-3000:])
-        return 1
+        return False
     _airflow(env, log, "dags", "reserialize")  # parses the DAG folder into the database
     errors = _airflow(env, log, "dags", "list-import-errors", "--output", "json")
     listed = _airflow(env, log, "dags", "list", "--output", "json")
@@ -232,7 +223,11 @@ def main() -> int:  # noqa: PLR0915 - one linear scenario, read top to bottom
     )
     if not imported:
         print(errors.stdout[-3000:], errors.stderr[-3000:])
-        return 1
+    return imported
+
+
+def _dags_as_generated(env: dict, log: Path, tmp: Path, checks: Checks) -> None:
+    """The committed DAGs are what `make airflow-dags` writes; their graphs shown."""
     fresh = tmp / "dags"
     generated = subprocess.run(
         ["bash", str(ROOT / "scripts/airflow_dags.sh")],
@@ -256,10 +251,12 @@ def main() -> int:  # noqa: PLR0915 - one linear scenario, read top to bottom
         graph = shown[shown.find("digraph") :] if "digraph" in shown else shown
         print(f"--- airflow dags show {dag_id}\n{graph.strip()}")
 
-    # 2. training: a first champion
+
+def _training_dag(env: dict, log: Path, airflow_db: Path, checks: Checks) -> list:
+    """2. training: a first champion. Returns the registered versions."""
     done = _airflow(env, log, "dags", "test", TRAINING_DAG, "2026-01-05")
     states = _task_states(airflow_db, TRAINING_DAG)
-    versions = _versions(tracking_uri)
+    versions = _versions(env["MLFLOW_TRACKING_URI"])
     checks.check(
         done.returncode == 0
         and states == {"data_processing": "success", "modelling": "success"}
@@ -268,11 +265,14 @@ def main() -> int:  # noqa: PLR0915 - one linear scenario, read top to bottom
         f"{TRAINING_DAG}: tasks {states}; registered versions {versions}",
     )
     _show(done.stdout + done.stderr, ("registry:", "MLflow run"))
+    return versions
 
-    # 3. the served traffic
-    _write_prediction_log(project)
 
-    # 4. the drifted day: run for the interval [DRIFTED_DAY, DRIFTED_DAY + 1 day)
+def _drifted_day(
+    env: dict, log: Path, airflow_db: Path, checks: Checks, versions: list
+) -> None:
+    """4. the drifted day, the interval [DRIFTED_DAY, DRIFTED_DAY + 1 day): retrains."""
+    tracking_uri = env["MLFLOW_TRACKING_URI"]
     day_after = DRIFTED_DAY + timedelta(days=1)
     done = _airflow(env, log, "dags", "test", MONITORING_DAG, f"{day_after:%Y-%m-%d}")
     states = _task_states(airflow_db, MONITORING_DAG)
@@ -294,7 +294,10 @@ def main() -> int:  # noqa: PLR0915 - one linear scenario, read top to bottom
     )
     _show(done.stdout + done.stderr, ("drift:", "registry:", "outcome:"))
 
-    # 5. the clean day: [CLEAN_DAY, DRIFTED_DAY)
+
+def _clean_day(env: dict, log: Path, airflow_db: Path, checks: Checks) -> None:
+    """5. the clean day, [CLEAN_DAY, DRIFTED_DAY): no retraining."""
+    tracking_uri = env["MLFLOW_TRACKING_URI"]
     before = _versions(tracking_uri)
     done = _airflow(env, log, "dags", "test", MONITORING_DAG, f"{DRIFTED_DAY:%Y-%m-%d}")
     states = _task_states(airflow_db, MONITORING_DAG)
@@ -311,6 +314,24 @@ def main() -> int:  # noqa: PLR0915 - one linear scenario, read top to bottom
         f"status {tags.get('status')}, tasks {states}, no new version",
     )
     _show(done.stdout + done.stderr, ("drift:", "no retraining:", "outcome:"))
+
+
+def main() -> int:
+    start = time.monotonic()
+    tmp = Path(tempfile.mkdtemp(prefix="airflow-test-"))
+    project = _project_copy(tmp / "project")
+    env = _environment(tmp, project)
+    airflow_db = tmp / "airflow/airflow.db"
+    log = tmp / "airflow-test.log"
+    checks = Checks()
+    print(f"airflow-test: AIRFLOW_HOME, MLflow store and project copy in {tmp}")
+    if not _dags_import(env, log, checks):
+        return 1
+    _dags_as_generated(env, log, tmp, checks)
+    versions = _training_dag(env, log, airflow_db, checks)
+    _write_prediction_log(project)  # 3. the served traffic
+    _drifted_day(env, log, airflow_db, checks, versions)
+    _clean_day(env, log, airflow_db, checks)
 
     failed = [what for ok, what in checks.results if not ok]
     elapsed = time.monotonic() - start
