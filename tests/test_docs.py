@@ -8,7 +8,7 @@ README and pipeline README size and wording rules.
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import re
 import sys
 import xml.etree.ElementTree as ET
@@ -48,17 +48,17 @@ HISTORY = re.compile(
 
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory) -> tuple[Path, dict]:
-    spec = importlib.util.spec_from_file_location(
-        "project_pages", DOCS / "_ext/project_pages.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
+    """The generator's pages in a temporary folder, imported as conf.py imports it."""
+    modules = ("project_pages", "project_facts", "architecture_svg")
+    sys.path.insert(0, str(DOCS / "_ext"))
     try:
-        spec.loader.exec_module(module)
+        module = importlib.import_module("project_pages")
         out = tmp_path_factory.mktemp("docs_generated")
         return out, module.generate(out)
     finally:
-        del sys.modules[spec.name]
+        sys.path.remove(str(DOCS / "_ext"))
+        for name in modules:
+            sys.modules.pop(name, None)
 
 
 def _leaves(tree: dict, prefix: str = "") -> set[str]:
