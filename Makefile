@@ -98,7 +98,7 @@ docs: install ## Build the documentation site into docs/build/html (warnings are
 	@echo "docs: open docs/build/html/index.html"
 
 .PHONY: serve
-serve: install ## Serve the registry's champion on http://127.0.0.1:8000 (uvicorn; README "Serving")
+serve: install ## Serve the registry's champion on http://127.0.0.1:8000 (uvicorn; docs/source/serving.md)
 	$(BIN)/python -m student_performance.serving $(if $(ENV),--env $(ENV),)
 
 .PHONY: monitoring-up monitoring-down

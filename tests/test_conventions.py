@@ -1,4 +1,5 @@
-"""Project conventions (../STYLE.md) that a reviewer should not have to check by eye."""
+"""Project conventions (docs: architecture, development) that a reviewer should not
+have to check by eye."""
 
 from __future__ import annotations
 
@@ -147,12 +148,112 @@ def test_library_code_never_imports_a_pipeline(path: Path):
     assert not offending, f"{path.name} imports pipeline modules: {offending}"
 
 
-@pytest.mark.parametrize("path", [*PACKAGE_DIR.joinpath("core").glob("*.py")])
-def test_core_depends_only_on_models_schema_and_datasets(path: Path):
-    allowed = ("core", "models", "schema", "datasets")
-    own = {
-        m.split(".")[1]
-        for m in _imported_modules(path)
-        if m.startswith("student_performance.")
+# The layers, lowest first: a module imports only from layers below its own (or from
+# its own package). Leaves know nothing of the project; batch/ is the one layer that
+# reads big inputs; nothing but the pipelines and the service's own callers sits above
+# serving/.
+LAYERS = {
+    **dict.fromkeys(("__init__", "frozen", "paths", "model_parts"), 0),
+    **dict.fromkeys(("warnings_filter", "schema"), 1),
+    "datasets": 2,
+    "models": 3,
+    "core": 4,
+    "batch": 5,
+    **dict.fromkeys(("scoring", "drift", "registry", "monitoring"), 6),
+    **dict.fromkeys(("serving", "hooks", "orchestration"), 7),
+    "pipelines": 8,
+    **dict.fromkeys(("settings", "pipeline_registry", "__main__"), 9),
+}
+PACKAGE_MODULES = sorted(PACKAGE_DIR.rglob("*.py"))
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE_DIR.parent).with_suffix("").parts
+    return ".".join(parts).removesuffix(".__init__")
+
+
+def _unit(module: str) -> str:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else "__init__"
+
+
+def _runtime_imports(path: Path) -> set[str]:
+    """The project modules ``path`` imports when run (``if TYPE_CHECKING`` excluded)."""
+    tree = ast.parse(path.read_text())
+    typing_only = {
+        id(sub)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
+        for sub in ast.walk(node)
     }
-    assert own <= set(allowed), f"{path.name} imports {sorted(own - set(allowed))}"
+    found = set()
+    for node in ast.walk(tree):
+        if id(node) in typing_only:
+            continue
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found |= {node.module} | {f"{node.module}.{a.name}" for a in node.names}
+    return {m for m in found if m.startswith("student_performance")}
+
+
+@pytest.mark.parametrize(
+    "path", PACKAGE_MODULES, ids=lambda p: str(p.relative_to(PACKAGE_DIR))
+)
+def test_imports_only_point_down_the_layers(path: Path):
+    """No import climbs back up: e.g. scoring and drift share batch/, never each
+    other; no library module imports serving."""
+    mine = _unit(_module_name(path))
+    assert mine in LAYERS, f"{mine} has no layer in LAYERS"
+    upward = sorted(
+        m
+        for m in _runtime_imports(path)
+        if _unit(m) != mine and LAYERS.get(_unit(m), 99) >= LAYERS[mine]
+    )
+    assert not upward, f"{path.name} imports up or sideways: {upward}"
+
+
+def test_no_import_circles():
+    """Function-level imports count: a circle hidden inside a function is a circle."""
+    names = {_module_name(p): p for p in PACKAGE_MODULES}
+    graph = {
+        name: {m for m in _runtime_imports(path) if m in names and m != name}
+        for name, path in names.items()
+    }
+    state: dict[str, int] = {}
+
+    def visit(node: str, trail: list[str]) -> list[str] | None:
+        state[node] = 1
+        for nxt in sorted(graph[node]):
+            if state.get(nxt) == 1:
+                return [*trail, node, nxt]
+            if nxt not in state and (circle := visit(nxt, [*trail, node])):
+                return circle
+        state[node] = 2
+        return None
+
+    for start in sorted(graph):
+        if start not in state:
+            circle = visit(start, [])
+            assert circle is None, "import circle: " + " -> ".join(circle)
+
+
+SIZED_DIRS = ("src", "benchmarks", "studies", "scripts")
+SIZED_FILES = sorted(p for d in SIZED_DIRS for p in (PROJECT_ROOT / d).rglob("*.py"))
+MAX_MODULE_LINES, MAX_FUNCTION_LINES = 400, 60
+
+
+@pytest.mark.parametrize(
+    "path", SIZED_FILES, ids=lambda p: str(p.relative_to(PROJECT_ROOT))
+)
+def test_modules_and_functions_stay_small(path: Path):
+    """A module over 400 lines or a function over 60 (docstring included) is split."""
+    text = path.read_text()
+    assert len(text.splitlines()) <= MAX_MODULE_LINES
+    long = [
+        f"{node.name} ({node.end_lineno - node.lineno + 1} lines)"
+        for node in ast.walk(ast.parse(text))
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.end_lineno - node.lineno + 1 > MAX_FUNCTION_LINES
+    ]
+    assert not long, f"functions over {MAX_FUNCTION_LINES} lines: {long}"
