@@ -13,9 +13,9 @@ from student_performance.pipelines.data_processing.nodes import (
     normalise_values,
     quarantine_rows,
 )
-from student_performance.pipelines.eda_reporting.nodes import (
+from student_performance.pipelines.eda_reporting.params import (
     AssociationParams,
-    FindingsThresholds,
+    FindingsParams,
 )
 
 
@@ -65,8 +65,8 @@ def association() -> AssociationParams:
 
 
 @pytest.fixture
-def thresholds() -> FindingsThresholds:
-    return FindingsThresholds(
+def thresholds() -> FindingsParams:
+    return FindingsParams(
         top_associations=2,
         weak_association=0.1,
         high_missing_share=0.1,
