@@ -7,12 +7,12 @@ import pytest
 
 from student_performance.datasets import RawSource
 from student_performance.pipelines.data_processing.nodes import (
-    QualityParams,
     build_quality_report,
     check_raw_structure,
     normalise_values,
     quarantine_rows,
 )
+from student_performance.pipelines.data_processing.params import QualityParams
 from student_performance.pipelines.eda_reporting.params import (
     AssociationParams,
     FindingsParams,
