@@ -1,16 +1,63 @@
-"""Project hooks: the registry gate after a training run, and a closing summary."""
+"""Project hooks: a clear stop on a missing MLflow setting, the registry gate after a
+training run, typed parameters logged key by key, and a closing summary."""
 
 from __future__ import annotations
 
 import logging
+import re
 from functools import partial
 from typing import Any
 
+import click
 from kedro.framework.hooks import hook_impl
 
 logger = logging.getLogger(__name__)
 
 PROMOTION_DECISION = "rpt_promotion_decision"
+
+# How to provide a variable the MLflow conf reads with no fallback (conf/prod).
+_FIXES = {
+    "MLFLOW_TRACKING_URI": (
+        "start a tracking server (`make mlflow-server`) and "
+        "`export MLFLOW_TRACKING_URI=http://127.0.0.1:5001`"
+    ),
+}
+_MISSING = re.compile(r"Environment variable '(?P<name>[^']+)' not found")
+
+
+class MissingEnvironmentVariableError(click.ClickException):
+    """The conf names an environment variable that is not set.
+
+    A ``click`` exception, so the ``kedro`` command prints its one-line message and
+    exits with status 1 instead of a traceback; elsewhere it is raised as usual.
+    """
+
+
+class MlflowConfHook:
+    """Stop before kedro-mlflow reads its conf when that conf needs an unset variable.
+
+    ``--env prod`` takes ``server.mlflow_tracking_uri`` from ``MLFLOW_TRACKING_URI``
+    with no fallback; ``tryfirst`` so that the missing variable is named, with the
+    command that provides it, before kedro-mlflow's own hook fails on it.
+    """
+
+    @hook_impl(tryfirst=True)
+    def after_context_created(self, context: Any) -> None:
+        from omegaconf.errors import InterpolationResolutionError  # noqa: PLC0415
+
+        try:
+            context.config_loader["mlflow"]
+        except InterpolationResolutionError as error:
+            missing = _MISSING.search(str(error))
+            if missing is None:
+                raise
+            name = missing["name"]
+            fix = _FIXES.get(name, f"`export {name}=...`")
+            raise MissingEnvironmentVariableError(
+                f"{name} is not set: --env {context.env} reads the MLflow setting "
+                f"{error.full_key} from it, with no fallback. To fix: {fix}, then run "
+                "the command again."
+            ) from None
 
 
 def _is_training(pipeline: Any) -> bool:

@@ -41,6 +41,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import mlflow
+from click import ClickException
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
@@ -333,15 +334,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("command", choices=["status", "rollback"])
     parser.add_argument("--env", default=None, help="Kedro conf environment")
     args = parser.parse_args(argv)
-    uri, model_name = _registry_settings(args.env)
-    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
     try:
+        uri, model_name = _registry_settings(args.env)
+        client = MlflowClient(tracking_uri=uri, registry_uri=uri)
         result = (
             rollback(client, model_name)
             if args.command == "rollback"
             else status(client, model_name)
         )
-    except RuntimeError as err:
+    except (RuntimeError, ClickException) as err:  # a missing setting: one line too
         sys.stderr.write(f"{err}\n")
         return 1
     sys.stdout.write(json.dumps({"model_name": model_name, **result}, indent=2) + "\n")
