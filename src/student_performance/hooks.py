@@ -38,25 +38,26 @@ class MlflowConfHook:
 
     ``--env prod`` takes ``server.mlflow_tracking_uri`` from ``MLFLOW_TRACKING_URI``
     with no fallback; ``tryfirst`` so that the missing variable is named, with the
-    command that provides it, before kedro-mlflow's own hook fails on it.
+    command that provides it, before kedro-mlflow's own hook fails on it. Any other
+    problem with that conf (no ``mlflow.yml``, a resolver kedro-mlflow registers
+    itself) is left to kedro-mlflow's hook, which reads the same conf next.
     """
 
     @hook_impl(tryfirst=True)
     def after_context_created(self, context: Any) -> None:
-        from omegaconf.errors import InterpolationResolutionError  # noqa: PLC0415
-
         try:
             context.config_loader["mlflow"]
-        except InterpolationResolutionError as error:
+        except Exception as error:  # noqa: BLE001 - kedro-mlflow's hook reports the rest
             missing = _MISSING.search(str(error))
             if missing is None:
-                raise
+                return
             name = missing["name"]
             fix = _FIXES.get(name, f"`export {name}=...`")
+            key = getattr(error, "full_key", None)
+            setting = f"the MLflow setting {key}" if key else "an MLflow setting"
             raise MissingEnvironmentVariableError(
-                f"{name} is not set: --env {context.env} reads the MLflow setting "
-                f"{error.full_key} from it, with no fallback. To fix: {fix}, then run "
-                "the command again."
+                f"{name} is not set: --env {context.env} reads {setting} from it, "
+                f"with no fallback. To fix: {fix}, then run the command again."
             ) from None
 
 
