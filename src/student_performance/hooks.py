@@ -88,13 +88,10 @@ class ModelRegistryHook:
 
     @property
     def _primary_metric(self) -> str | None:
+        # Kedro hands the node-typed groups over as their Pydantic models
+        # (SelectionParams, CVParams, DatasetSchema): trusted as they come.
         selection = self._parameters.get("modelling", {}).get("selection")
-        if selection is None:
-            return None
-        # Kedro hands the node-typed groups over as their Pydantic models.
-        from student_performance.core.params import SelectionParams  # noqa: PLC0415
-
-        return SelectionParams.model_validate(selection).primary_metric
+        return None if selection is None else selection.primary_metric
 
     def _rescore(self, catalog: Any, configuration: dict[str, Any]) -> dict[str, float]:
         """A configuration's CV means (every metric) on this run's development folds.
@@ -105,11 +102,10 @@ class ModelRegistryHook:
         from student_performance.core.selection import (  # noqa: PLC0415
             configuration_cv_means,
         )
-        from student_performance.schema import DatasetSchema  # noqa: PLC0415
 
         return configuration_cv_means(
             catalog.load("mi_development"),
-            DatasetSchema.model_validate(self._parameters["dataset"]),
+            self._parameters["dataset"],
             configuration,
             self._parameters["modelling"]["cv"],
         )
