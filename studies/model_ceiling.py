@@ -35,36 +35,31 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from ceiling_estimators import (
+    Average,
+    CumulativeBinary,
+    ExpectedIndex,
+    ShareCut,
+    codes,
+    onehot,
+    scaled_interactions,
+)
 from joblib import Parallel, delayed
 from kedro.config import OmegaConfigLoader
 from kedro.io import DataCatalog
 from lightgbm import LGBMRegressor
-from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, clone
-from sklearn.compose import ColumnTransformer
+from sklearn.base import clone
 from sklearn.dummy import DummyClassifier
 from sklearn.ensemble import GradientBoostingRegressor, RandomForestClassifier
-from sklearn.impute import SimpleImputer
 from sklearn.kernel_ridge import KernelRidge
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.metrics import accuracy_score, cohen_kappa_score, f1_score
 from sklearn.model_selection import RepeatedStratifiedKFold
 from sklearn.naive_bayes import CategoricalNB
 from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.preprocessing import (
-    FunctionTransformer,
-    OneHotEncoder,
-    OrdinalEncoder,
-    PolynomialFeatures,
-)
 
-from student_performance.models.estimators import (
-    OrdinalRidgeClassifier,
-    class_share_thresholds,
-)
-from student_performance.models.preprocessing import (  # the shipped converter
-    _as_object,
-    build_preprocessor,
-)
+from student_performance.models.estimators import OrdinalRidgeClassifier
+from student_performance.models.preprocessing import build_preprocessor
 from student_performance.schema import DatasetSchema
 from student_performance.settings import CONFIG_LOADER_ARGS
 
@@ -73,130 +68,17 @@ REFERENCE = "ridge_class_index"
 SHOWN = ("accuracy", "macro F1", "QWK")
 
 
-class ShareCut(ClassifierMixin, BaseEstimator):
-    """Any regressor on the class index, cut where the training class shares are.
-
-    The same decision rule as ``OrdinalRidgeClassifier`` (and the reference ridge),
-    generalised to any regressor so that the study compares regressors, not rules.
-    """
-
-    def __init__(self, regressor: BaseEstimator) -> None:
-        self.regressor = regressor
-
-    def fit(self, X, y) -> ShareCut:  # noqa: N803 - scikit-learn's names
-        y = np.asarray(y)
-        self.classes_ = np.arange(y.max() + 1)
-        self.regressor_ = clone(self.regressor).fit(X, y)
-        self.thresholds_ = class_share_thresholds(
-            self.regressor_.predict(X), y, len(self.classes_)
-        )
-        return self
-
-    def predict(self, X) -> np.ndarray:  # noqa: N803
-        return np.searchsorted(self.thresholds_, self.regressor_.predict(X))
-
-
-class CumulativeBinary(RegressorMixin, BaseEstimator):
-    """Frank & Hall: one logistic model per "above class k"; the score is their sum.
-
-    The sum of P(y > k) is the expected class index under the cumulative model, so it
-    is a regressor on the class index that ``ShareCut`` can cut.
-    """
-
-    def __init__(self, C: float = 0.3) -> None:  # noqa: N803
-        self.C = C
-
-    def fit(self, X, y) -> CumulativeBinary:  # noqa: N803
-        y = np.asarray(y)
-        self.models_ = [
-            LogisticRegression(C=self.C, max_iter=2000).fit(X, (y > k).astype(int))
-            for k in range(y.max())
-        ]
-        return self
-
-    def predict(self, X) -> np.ndarray:  # noqa: N803
-        return sum(model.predict_proba(X)[:, 1] for model in self.models_)
-
-
-class ExpectedIndex(RegressorMixin, BaseEstimator):
-    """Multinomial logistic regression, read as the expected class index."""
-
-    def __init__(self, C: float = 0.3) -> None:  # noqa: N803
-        self.C = C
-
-    def fit(self, X, y) -> ExpectedIndex:  # noqa: N803
-        self.model_ = LogisticRegression(C=self.C, max_iter=2000).fit(X, y)
-        return self
-
-    def predict(self, X) -> np.ndarray:  # noqa: N803
-        return self.model_.predict_proba(X) @ self.model_.classes_
-
-
-class Average(RegressorMixin, BaseEstimator):
-    """The mean of several regressors' predictions."""
-
-    def __init__(self, regressors: list[BaseEstimator]) -> None:
-        self.regressors = regressors
-
-    def fit(self, X, y) -> Average:  # noqa: N803
-        self.fitted_ = [clone(r).fit(X, y) for r in self.regressors]
-        return self
-
-    def predict(self, X) -> np.ndarray:  # noqa: N803
-        return np.mean([r.predict(X) for r in self.fitted_], axis=0)
-
-
-def _onehot(schema: DatasetSchema, missing: str = "most_frequent") -> ColumnTransformer:
-    """One-hot for every feature; ``missing`` = ``most_frequent`` or ``category``."""
-    imputer = (
-        SimpleImputer(strategy="most_frequent")
-        if missing == "most_frequent"
-        else SimpleImputer(strategy="constant", fill_value="__missing__")
-    )
-    encoder = OneHotEncoder(handle_unknown="ignore", sparse_output=False)
-    steps = make_pipeline(FunctionTransformer(_as_object), imputer, encoder)
-    return ColumnTransformer([("onehot", steps, schema.feature_names)])
-
-
-def _codes(schema: DatasetSchema) -> ColumnTransformer:
-    """Every feature as integer codes (naive Bayes wants them; unseen -> missing)."""
-    encoder = OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=np.nan)
-    steps = make_pipeline(
-        FunctionTransformer(_as_object),
-        SimpleImputer(strategy="most_frequent"),
-        encoder,
-        SimpleImputer(strategy="most_frequent"),
-    )
-    return ColumnTransformer([("codes", steps, schema.feature_names)])
-
-
-def _scaled_interactions(scale: float) -> FunctionTransformer:
-    """Main effects plus every pairwise product, the products shrunk by ``scale``.
-
-    Scaling a column by s makes ridge's penalty on it 1/s^2 times stronger: the
-    interactions are allowed in but kept on a much shorter leash than main effects.
-    """
-    poly = PolynomialFeatures(2, interaction_only=True, include_bias=False)
-
-    def transform(X: np.ndarray) -> np.ndarray:  # noqa: N803
-        expanded = poly.fit_transform(X)
-        expanded[:, X.shape[1] :] *= scale
-        return expanded
-
-    return FunctionTransformer(transform)
-
-
 Family = tuple[str, Callable[[DatasetSchema, int], Pipeline]]
 
 FAMILIES: dict[str, Family] = {
     "majority": (
         "always the majority class (the floor)",
-        lambda s, seed: make_pipeline(_onehot(s), DummyClassifier()),
+        lambda s, seed: make_pipeline(onehot(s), DummyClassifier()),
     ),
     "random_forest_reference": (
         "the earlier team's RandomForest: 200 trees, depth 15, balanced, one-hot",
         lambda s, seed: make_pipeline(
-            _onehot(s),
+            onehot(s),
             RandomForestClassifier(
                 200, max_depth=15, class_weight="balanced", random_state=seed, n_jobs=1
             ),
@@ -205,13 +87,13 @@ FAMILIES: dict[str, Family] = {
     "logistic_reference": (
         "LogisticRegression C=0.5 on one-hot (a reference)",
         lambda s, seed: make_pipeline(
-            _onehot(s), LogisticRegression(C=0.5, max_iter=2000)
+            onehot(s), LogisticRegression(C=0.5, max_iter=2000)
         ),
     ),
     REFERENCE: (
         "ridge (alpha 3) on the class index, one-hot, cut at the class shares: "
         "the best reference, and the pipeline's ordinal_ridge",
-        lambda s, seed: make_pipeline(_onehot(s), ShareCut(Ridge(alpha=3.0))),
+        lambda s, seed: make_pipeline(onehot(s), ShareCut(Ridge(alpha=3.0))),
     ),
     "ordinal_ridge_codes": (
         "the pipeline's OrdinalRidgeClassifier with ordinal features as order codes",
@@ -222,27 +104,27 @@ FAMILIES: dict[str, Family] = {
     "ridge_missing_as_category": (
         "the reference ridge, a missing value one-hot as its own category",
         lambda s, seed: make_pipeline(
-            _onehot(s, "category"), ShareCut(Ridge(alpha=3.0))
+            onehot(s, "category"), ShareCut(Ridge(alpha=3.0))
         ),
     ),
     "ridge_pairwise_interactions": (
         "the reference ridge plus every pairwise interaction, shrunk (scale 0.05)",
         lambda s, seed: make_pipeline(
-            _onehot(s), _scaled_interactions(0.05), ShareCut(Ridge(alpha=3.0))
+            onehot(s), scaled_interactions(0.05), ShareCut(Ridge(alpha=3.0))
         ),
     ),
     "cumulative_logistic": (
         "Frank & Hall cumulative logistic models (C 0.3), summed, cut at the shares",
-        lambda s, seed: make_pipeline(_onehot(s), ShareCut(CumulativeBinary(0.3))),
+        lambda s, seed: make_pipeline(onehot(s), ShareCut(CumulativeBinary(0.3))),
     ),
     "logistic_expected_index": (
         "multinomial logistic (C 0.3) read as the expected class index, cut",
-        lambda s, seed: make_pipeline(_onehot(s), ShareCut(ExpectedIndex(0.3))),
+        lambda s, seed: make_pipeline(onehot(s), ShareCut(ExpectedIndex(0.3))),
     ),
     "kernel_ridge_rbf": (
         "kernel ridge, RBF kernel (gamma 0.01, alpha 0.3) on one-hot, cut",
         lambda s, seed: make_pipeline(
-            _onehot(s), ShareCut(KernelRidge(kernel="rbf", gamma=0.01, alpha=0.3))
+            onehot(s), ShareCut(KernelRidge(kernel="rbf", gamma=0.01, alpha=0.3))
         ),
     ),
     "lightgbm_regression": (
@@ -268,7 +150,7 @@ FAMILIES: dict[str, Family] = {
     "ridge_plus_boosting": (
         "the mean of the reference ridge and depth-2 gradient boosting, cut",
         lambda s, seed: make_pipeline(
-            _onehot(s),
+            onehot(s),
             ShareCut(
                 Average(
                     [
@@ -288,7 +170,7 @@ FAMILIES: dict[str, Family] = {
     "categorical_naive_bayes": (
         "categorical naive Bayes (alpha 1), most probable class",
         lambda s, seed: make_pipeline(
-            _codes(s),
+            codes(s),
             CategoricalNB(min_categories=max(len(f.values) for f in s.features)),
         ),
     ),

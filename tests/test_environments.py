@@ -11,6 +11,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import mlflow
@@ -155,6 +158,34 @@ def test_prod_without_tracking_uri_fails_with_a_clear_message(
             session.load_context()
     assert "mlflow_tracking_uri" in str(err.value)
     # nothing fell back to a local store
+    assert not (project_copy / "mlflow.db").exists()
+    assert not (project_copy / "mlruns").exists()
+
+
+@pytest.mark.slow  # a real `kedro` process
+def test_prod_without_tracking_uri_says_so_in_one_line(project_copy):
+    """The command line: one line naming the variable and how to set it, no
+    traceback, exit status 1, and nothing written to a local store."""
+    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
+    result = subprocess.run(  # noqa: S603
+        [sys.executable, "-m", "kedro", "run", "--pipelines", "data_processing"]
+        + ["--env", "prod"],
+        cwd=project_copy,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output
+    errors = [line for line in result.stderr.splitlines() if "Error" in line]
+    assert len(errors) == 1, output
+    assert errors[0].startswith("Error: MLFLOW_TRACKING_URI is not set")
+    assert "make mlflow-server" in errors[0]
+    assert "export MLFLOW_TRACKING_URI=" in errors[0]
+    assert "Traceback" not in output
+    assert len(output.splitlines()) <= 5, output  # Kedro's start-up lines and this
     assert not (project_copy / "mlflow.db").exists()
     assert not (project_copy / "mlruns").exists()
 

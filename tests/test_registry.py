@@ -13,16 +13,13 @@ from pathlib import Path
 import mlflow
 import pytest
 
+from student_performance.gate_lock import gate_lock, gate_lock_path
+from student_performance.promotion import decide, decide_log_loss, metric_key
 from student_performance.registry import (
     CHALLENGER,
     CHAMPION,
     CONFIG_ARTIFACT,
     SAME_FOLDS,
-    decide,
-    decide_log_loss,
-    gate_lock,
-    gate_lock_path,
-    metric_key,
     register_and_gate,
     rollback,
     status,

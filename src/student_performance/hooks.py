@@ -1,16 +1,64 @@
-"""Project hooks: the registry gate after a training run, and a closing summary."""
+"""Project hooks: a clear stop on a missing MLflow setting, the registry gate after a
+training run, typed parameters logged key by key, and a closing summary."""
 
 from __future__ import annotations
 
 import logging
+import re
 from functools import partial
 from typing import Any
 
+import click
 from kedro.framework.hooks import hook_impl
 
 logger = logging.getLogger(__name__)
 
 PROMOTION_DECISION = "rpt_promotion_decision"
+
+# How to provide a variable the MLflow conf reads with no fallback (conf/prod).
+_FIXES = {
+    "MLFLOW_TRACKING_URI": (
+        "start a tracking server (`make mlflow-server`) and "
+        "`export MLFLOW_TRACKING_URI=http://127.0.0.1:5001`"
+    ),
+}
+_MISSING = re.compile(r"Environment variable '(?P<name>[^']+)' not found")
+
+
+class MissingEnvironmentVariableError(click.ClickException):
+    """The conf names an environment variable that is not set.
+
+    A ``click`` exception, so the ``kedro`` command prints its one-line message and
+    exits with status 1 instead of a traceback; elsewhere it is raised as usual.
+    """
+
+
+class MlflowConfHook:
+    """Stop before kedro-mlflow reads its conf when that conf needs an unset variable.
+
+    ``--env prod`` takes ``server.mlflow_tracking_uri`` from ``MLFLOW_TRACKING_URI``
+    with no fallback; ``tryfirst`` so that the missing variable is named, with the
+    command that provides it, before kedro-mlflow's own hook fails on it. Any other
+    problem with that conf (no ``mlflow.yml``, a resolver kedro-mlflow registers
+    itself) is left to kedro-mlflow's hook, which reads the same conf next.
+    """
+
+    @hook_impl(tryfirst=True)
+    def after_context_created(self, context: Any) -> None:
+        try:
+            context.config_loader["mlflow"]
+        except Exception as error:  # noqa: BLE001 - kedro-mlflow's hook reports the rest
+            missing = _MISSING.search(str(error))
+            if missing is None:
+                return
+            name = missing["name"]
+            fix = _FIXES.get(name, f"`export {name}=...`")
+            key = getattr(error, "full_key", None)
+            setting = f"the MLflow setting {key}" if key else "an MLflow setting"
+            raise MissingEnvironmentVariableError(
+                f"{name} is not set: --env {context.env} reads {setting} from it, "
+                f"with no fallback. To fix: {fix}, then run the command again."
+            ) from None
 
 
 def _is_training(pipeline: Any) -> bool:
@@ -40,13 +88,10 @@ class ModelRegistryHook:
 
     @property
     def _primary_metric(self) -> str | None:
+        # Kedro hands the node-typed groups over as their Pydantic models
+        # (SelectionParams, CVParams, DatasetSchema): trusted as they come.
         selection = self._parameters.get("modelling", {}).get("selection")
-        if selection is None:
-            return None
-        # Kedro hands the node-typed groups over as their Pydantic models.
-        from student_performance.core.params import SelectionParams  # noqa: PLC0415
-
-        return SelectionParams.model_validate(selection).primary_metric
+        return None if selection is None else selection.primary_metric
 
     def _rescore(self, catalog: Any, configuration: dict[str, Any]) -> dict[str, float]:
         """A configuration's CV means (every metric) on this run's development folds.
@@ -57,11 +102,10 @@ class ModelRegistryHook:
         from student_performance.core.selection import (  # noqa: PLC0415
             configuration_cv_means,
         )
-        from student_performance.schema import DatasetSchema  # noqa: PLC0415
 
         return configuration_cv_means(
             catalog.load("mi_development"),
-            DatasetSchema.model_validate(self._parameters["dataset"]),
+            self._parameters["dataset"],
             configuration,
             self._parameters["modelling"]["cv"],
         )

@@ -54,6 +54,35 @@ def _close_reopened_runs(kept: str | None, failed: bool) -> None:
         mlflow.end_run(recorded)
 
 
+def _run_session(
+    project_path: Path,
+    pipeline_name: str,
+    env: str,
+    namespaces: list[str] | None,
+    runtime_params: dict[str, str] | None,
+) -> Any:
+    """Run the pipeline in a Kedro session; the session's catalog, to read back.
+
+    The MLflow runs the session leaves active are ended, failed or not.
+    """
+    import mlflow  # noqa: PLC0415
+    from kedro.framework.session import KedroSession  # noqa: PLC0415
+
+    before = mlflow.active_run()
+    kept = before.info.run_id if before else None
+    failed = True
+    try:
+        with KedroSession.create(
+            project_path=project_path, env=env, runtime_params=runtime_params
+        ) as session:
+            session.run(pipeline_names=[pipeline_name], namespaces=namespaces)
+            catalog = session.load_context().catalog
+        failed = False
+    finally:
+        _close_reopened_runs(kept, failed)
+    return catalog
+
+
 def run_kedro(
     project_path: Path,
     pipeline_name: str,
@@ -80,7 +109,6 @@ def run_kedro(
     """
     import mlflow  # noqa: PLC0415 - a task process pays for it only when it runs
     from kedro.framework.project import configure_project  # noqa: PLC0415
-    from kedro.framework.session import KedroSession  # noqa: PLC0415
 
     # the package reads the same variable (its `project_root` resolver)
     os.environ[PROJECT_HOME_ENV] = str(project_path)
@@ -94,18 +122,7 @@ def run_kedro(
         f" --params {runtime_params}" if runtime_params else "",
         project_path,
     )
-    before = mlflow.active_run()
-    kept = before.info.run_id if before else None
-    failed = True
-    try:
-        with KedroSession.create(
-            project_path=project_path, env=env, runtime_params=runtime_params
-        ) as session:
-            session.run(pipeline_names=[pipeline_name], namespaces=namespaces)
-            catalog = session.load_context().catalog
-        failed = False
-    finally:
-        _close_reopened_runs(kept, failed)
+    catalog = _run_session(project_path, pipeline_name, env, namespaces, runtime_params)
     run = mlflow.last_active_run()
     result: dict[str, Any] = {
         "pipeline": pipeline_name,

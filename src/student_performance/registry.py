@@ -17,14 +17,10 @@ champion's own figure. If the configuration cannot be re-scored (a champion logg
 before configurations were, or an estimator this code no longer knows), the gate falls
 back to the champion's recorded figure and says so in the decision.
 
-One gate at a time per tracking store: two trainings that finish together (two
-terminals, a scheduler retrying) would otherwise both compare against the same old
-champion and both record "promoted", the later alias write winning. The gate, and
-rollback, hold a file lock keyed by the store (``gate_lock``): beside the SQLite file
-or inside the file store, so every process on the machine sees it; for a remote server
-in the machine's temporary folder, which serialises the trainings of one machine only.
-The operating system releases the lock of a killed process, and a run killed before
-the gate registers nothing.
+One gate at a time per tracking store: the gate, and rollback, hold the store's file
+lock (``student_performance.gate_lock``), so two trainings that finish together never
+both promote against the same old champion; a run killed before the gate registers
+nothing. The decision itself is pure (``student_performance.promotion``).
 
 Rollback (the previous champion back, recorded on each promoted version)::
 
@@ -37,25 +33,26 @@ MLflow is used here, never in nodes: this runs from a hook and from the command 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import logging
 import sys
-import tempfile
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 import mlflow
-from filelock import FileLock, Timeout
+from click import ClickException
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
-from student_performance.models.metrics import LOWER_IS_BETTER
+from student_performance.gate_lock import gate_lock
 from student_performance.paths import find_project_root
+from student_performance.promotion import (
+    LOG_LOSS,
+    decide,
+    decide_log_loss,
+    metric_key,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -64,118 +61,9 @@ PREVIOUS_CHAMPION_TAG = "previous_champion_version"
 CONFIG_ARTIFACT = "model_selected_config.json"
 SAME_FOLDS = "champion's configuration re-scored on the challenger's folds"
 
-GATE_LOCK_TIMEOUT = 3600.0  # seconds: a gate re-scores by CV, so it may take minutes
-
-
-def gate_lock_path(tracking_uri: str) -> Path:
-    """The lock file that serialises the gate on one tracking store.
-
-    Args:
-        tracking_uri: The store's URI (``sqlite:///...``, a folder, ``http://...``).
-
-    Returns:
-        ``<db>.gate.lock`` beside an SQLite file, ``.gate.lock`` in a file store, else
-        a file in the temporary folder named after the URI's hash.
-    """
-    parsed = urlparse(tracking_uri)
-    if parsed.scheme == "sqlite":
-        database = Path(tracking_uri.removeprefix("sqlite:///")).resolve()
-        return database.with_name(f"{database.name}.gate.lock")
-    if parsed.scheme in {"", "file"}:
-        return Path(parsed.path or tracking_uri).resolve() / ".gate.lock"
-    digest = hashlib.sha256(tracking_uri.encode()).hexdigest()[:16]
-    return Path(tempfile.gettempdir()) / f"student_performance-gate-{digest}.lock"
-
-
-@contextmanager
-def gate_lock(tracking_uri: str, timeout: float = GATE_LOCK_TIMEOUT) -> Iterator[None]:
-    """Hold the store's gate lock (``gate_lock_path``), waiting for another holder.
-
-    Raises:
-        RuntimeError: Still held by another process after ``timeout`` seconds.
-    """
-    path = gate_lock_path(tracking_uri)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(path)
-    try:
-        lock.acquire(timeout=0)
-    except Timeout:
-        logger.info("Registry: another run holds the gate (%s): waiting", path)
-        try:
-            lock.acquire(timeout=timeout)
-        except Timeout as err:
-            raise RuntimeError(
-                f"registry gate still locked by another run after {timeout:.0f} s "
-                f"({path}): nothing registered"
-            ) from err
-    try:
-        yield
-    finally:
-        lock.release()
-
-
-LOG_LOSS = "log_loss"
-
 # A configuration's repeated-CV figure on the challenger's folds: the primary metric,
 # or every metric's mean (then the log-loss check compares like for like too).
 Rescore = Callable[[dict[str, Any]], float | dict[str, float]]
-
-
-def metric_key(primary_metric: str) -> str:
-    """The run metric the gate compares (the selected model's repeated-CV mean)."""
-    return f"selected.cv_{primary_metric}"
-
-
-def decide(
-    challenger: float, champion: float | None, tolerance: float, primary_metric: str
-) -> tuple[bool, str]:
-    """Whether to promote the challenger, and why (pure: no MLflow).
-
-    Args:
-        challenger: The challenger's primary metric.
-        champion: The champion's, or ``None`` when there is no champion yet.
-        tolerance: How much worse (absolute) the challenger may be and still win.
-        primary_metric: The metric's name (lower is better for ``log_loss``).
-
-    Returns:
-        ``(promote, reason)``.
-    """
-    if champion is None:
-        return True, "first registered model: becomes champion"
-    sign = -1.0 if primary_metric in LOWER_IS_BETTER else 1.0
-    gain = sign * (challenger - champion)
-    verdict = "not worse" if gain >= -tolerance else "worse"
-    reason = (
-        f"challenger {primary_metric} {challenger:.4f} vs champion {champion:.4f}: "
-        f"{verdict} than the tolerance {tolerance}"
-    )
-    return gain >= -tolerance, reason
-
-
-def decide_log_loss(
-    challenger: float | None, champion: float | None, tolerance: float | None
-) -> tuple[bool, str]:
-    """Whether the challenger's probabilities are not worse than the champion's.
-
-    Args:
-        challenger: The challenger's repeated-CV log loss.
-        champion: The champion's (re-scored or recorded), ``None`` when unknown.
-        tolerance: How much higher (worse) the challenger's log loss may be;
-            ``None`` disables the check.
-
-    Returns:
-        ``(passes, reason)``; an unknown figure or no tolerance passes, and says so.
-    """
-    if tolerance is None:
-        return True, ""
-    if challenger is None or champion is None:
-        return True, "log loss not compared (a figure is missing)"
-    passes = challenger - champion <= tolerance
-    verdict = "within" if passes else "worse than"
-    return passes, (
-        f"challenger log_loss {challenger:.4f} vs champion {champion:.4f}: "
-        f"{verdict} the tolerance {tolerance}"
-    )
 
 
 def _version_with_alias(client: MlflowClient, name: str, alias: str):
@@ -285,7 +173,6 @@ def _register_and_gate(
 ) -> dict[str, Any]:
     key = metric_key(primary_metric)
     challenger_metrics = client.get_run(run_id).data.metrics
-    challenger_score = challenger_metrics[key]
     champion = _version_with_alias(client, model_name, CHAMPION)
     champion_score, champion_recorded, comparison, champion_others = (
         _champion_score(client, champion.run_id, key, rescore)
@@ -296,17 +183,6 @@ def _register_and_gate(
         f"models:/{_logged_model_id(client, run_id)}", model_name
     )
     client.set_registered_model_alias(model_name, CHALLENGER, version.version)
-    promote, reason = decide(
-        challenger_score, champion_score, tolerance, primary_metric
-    )
-    challenger_log_loss = challenger_metrics.get(metric_key(LOG_LOSS))
-    champion_log_loss = champion_others.get(LOG_LOSS)
-    if champion:
-        calibrated, why = decide_log_loss(
-            challenger_log_loss, champion_log_loss, log_loss_tolerance
-        )
-        promote = promote and calibrated
-        reason = "; ".join(part for part in (reason, why, comparison) if part)
     decision = {
         "time": datetime.now(UTC).isoformat(timespec="seconds"),
         "model_name": model_name,
@@ -314,32 +190,66 @@ def _register_and_gate(
         "tolerance": tolerance,
         "challenger_version": int(version.version),
         "challenger_run_id": run_id,
-        "challenger_score": challenger_score,
+        "challenger_score": challenger_metrics[key],
         "champion_version": int(champion.version) if champion else None,
         "champion_score": champion_score,
         "champion_recorded_score": champion_recorded,
         "comparison": comparison,
         "log_loss_tolerance": log_loss_tolerance,
-        "challenger_log_loss": challenger_log_loss,
-        "champion_log_loss": champion_log_loss,
-        "promoted": promote,
-        "reason": reason,
+        "challenger_log_loss": challenger_metrics.get(metric_key(LOG_LOSS)),
+        "champion_log_loss": champion_others.get(LOG_LOSS),
     }
-    if promote:
-        if champion:
+    decision |= _verdict(decision, primary_metric, has_champion=bool(champion))
+    _apply(client, decision, version.version, champion.version if champion else None)
+    return decision
+
+
+def _verdict(
+    decision: dict[str, Any], primary_metric: str, has_champion: bool
+) -> dict[str, Any]:
+    """``promoted`` and ``reason``: the primary metric, then (against a champion)
+    the log loss and how the champion's figures were obtained."""
+    promote, reason = decide(
+        decision["challenger_score"],
+        decision["champion_score"],
+        decision["tolerance"],
+        primary_metric,
+    )
+    if has_champion:
+        calibrated, why = decide_log_loss(
+            decision["challenger_log_loss"],
+            decision["champion_log_loss"],
+            decision["log_loss_tolerance"],
+        )
+        promote = promote and calibrated
+        parts = (reason, why, decision["comparison"])
+        reason = "; ".join(part for part in parts if part)
+    return {"promoted": promote, "reason": reason}
+
+
+def _apply(
+    client: MlflowClient,
+    decision: dict[str, Any],
+    version: str,
+    champion_version: str | None,
+) -> None:
+    """Move the ``champion`` alias if promoted (recording the one it replaced), tag
+    the run and the version with the decision, and log it."""
+    model_name = decision["model_name"]
+    if decision["promoted"]:
+        if champion_version is not None:
             client.set_model_version_tag(
-                model_name, version.version, PREVIOUS_CHAMPION_TAG, champion.version
+                model_name, version, PREVIOUS_CHAMPION_TAG, champion_version
             )
-        client.set_registered_model_alias(model_name, CHAMPION, version.version)
+        client.set_registered_model_alias(model_name, CHAMPION, version)
     _tag(client, decision)
     logger.info(
         "Registry: %s v%s %s (%s)",
         model_name,
-        version.version,
-        "promoted to champion" if promote else "kept as challenger",
-        reason,
+        version,
+        "promoted to champion" if decision["promoted"] else "kept as challenger",
+        decision["reason"],
     )
-    return decision
 
 
 def _tag(client: MlflowClient, decision: dict[str, Any]) -> None:
@@ -424,15 +334,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("command", choices=["status", "rollback"])
     parser.add_argument("--env", default=None, help="Kedro conf environment")
     args = parser.parse_args(argv)
-    uri, model_name = _registry_settings(args.env)
-    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
     try:
+        uri, model_name = _registry_settings(args.env)
+        client = MlflowClient(tracking_uri=uri, registry_uri=uri)
         result = (
             rollback(client, model_name)
             if args.command == "rollback"
             else status(client, model_name)
         )
-    except RuntimeError as err:
+    except (RuntimeError, ClickException) as err:  # a missing setting: one line too
         sys.stderr.write(f"{err}\n")
         return 1
     sys.stdout.write(json.dumps({"model_name": model_name, **result}, indent=2) + "\n")

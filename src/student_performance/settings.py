@@ -8,6 +8,7 @@ Kedro raises them while building the config loader, before any hook runs.
 from omegaconf.resolvers import oc
 
 from student_performance.hooks import (
+    MlflowConfHook,
     ModelRegistryHook,
     RunSummaryHook,
     TypedParamsHook,
@@ -27,9 +28,10 @@ def _project_root() -> str:
     return find_project_root().as_posix()
 
 
-# All run after kedro-mlflow's hooks (`trylast`): the registry gate, then the summary
-# that reports its decision; typed parameters logged key by key before each node.
-HOOKS = (ModelRegistryHook(), RunSummaryHook(), TypedParamsHook())
+# The conf check runs before kedro-mlflow's hooks (`tryfirst`); the others after them
+# (`trylast`): the registry gate, then the summary that reports its decision; typed
+# parameters logged key by key before each node.
+HOOKS = (MlflowConfHook(), ModelRegistryHook(), RunSummaryHook(), TypedParamsHook())
 
 CONFIG_LOADER_ARGS = {
     "base_env": "base",

@@ -50,9 +50,16 @@ class CandidateSpec(Frozen):
 
 
 class CandidatesParams(RootModel[dict[str, CandidateSpec]]):
-    """``modelling.candidates``: candidate name to its spec."""
+    """``modelling.candidates``: candidate name to its spec.
 
-    model_config = ConfigDict(frozen=True)
+    A mapping of free names, so a ``RootModel`` rather than a ``Frozen`` model: it
+    takes ``Frozen``'s settings but ``extra`` (which a ``RootModel`` refuses; each
+    spec is ``Frozen`` and refuses unknown keys itself).
+    """
+
+    model_config = ConfigDict(
+        **{k: v for k, v in Frozen.model_config.items() if k != "extra"}
+    )
 
     @model_validator(mode="after")
     def _some_enabled(self) -> CandidatesParams:

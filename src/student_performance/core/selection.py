@@ -206,6 +206,11 @@ def higher_is_better(metric: str) -> bool:
     return metric not in LOWER_IS_BETTER
 
 
+def _by_configuration(folds: pd.DataFrame) -> Any:
+    """The folds' metrics grouped by configuration, in the order they came."""
+    return folds.groupby(["candidate", "config", "params"], sort=False)[list(METRICS)]
+
+
 def rank_configurations(
     folds: pd.DataFrame,
     candidates: Candidates,
@@ -229,9 +234,7 @@ def rank_configurations(
     """
     if primary not in METRICS:
         raise ValueError(f"primary_metric {primary!r} is not one of {METRICS}")
-    grouped = folds.groupby(["candidate", "config", "params"], sort=False)[
-        list(METRICS)
-    ]
+    grouped = _by_configuration(folds)
     stats = (
         grouped.mean()
         .add_suffix("_mean")
@@ -288,7 +291,10 @@ def configuration_cv_means(
     }
     decision = configuration.get("decision")
     folds = cross_validate(frame, dataset, {name: spec}, cv, decision)
-    return {m: float(folds[m].mean()) for m in METRICS}
+    # the same mean as rank_configurations' (pandas' grouped sum differs from a
+    # column's in the last digit): re-scored on the same folds, equal to the recorded
+    means = _by_configuration(folds).mean().iloc[0]
+    return {m: float(means[m]) for m in METRICS}
 
 
 def score_configuration(

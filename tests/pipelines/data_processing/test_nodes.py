@@ -15,13 +15,13 @@ from student_performance.datasets import (
     RawSource,
 )
 from student_performance.pipelines.data_processing.nodes import (
-    QualityParams,
     build_quality_report,
     check_raw_structure,
     check_usable_rows,
     normalise_values,
     quarantine_rows,
 )
+from student_performance.pipelines.data_processing.params import QualityParams
 
 QUALITY = QualityParams(
     max_missing_share=0.5, max_invalid_share=0.5, max_malformed_share=0.5

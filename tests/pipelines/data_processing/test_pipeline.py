@@ -9,7 +9,7 @@ from kedro.runner import SequentialRunner
 
 from student_performance.datasets import RawDataError, RawSource
 from student_performance.pipelines.data_processing import create_pipeline
-from student_performance.pipelines.data_processing.nodes import QualityParams
+from student_performance.pipelines.data_processing.params import QualityParams
 
 
 def test_contract():

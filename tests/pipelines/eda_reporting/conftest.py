@@ -7,15 +7,15 @@ import pytest
 
 from student_performance.datasets import RawSource
 from student_performance.pipelines.data_processing.nodes import (
-    QualityParams,
     build_quality_report,
     check_raw_structure,
     normalise_values,
     quarantine_rows,
 )
-from student_performance.pipelines.eda_reporting.nodes import (
+from student_performance.pipelines.data_processing.params import QualityParams
+from student_performance.pipelines.eda_reporting.params import (
     AssociationParams,
-    FindingsThresholds,
+    FindingsParams,
 )
 
 
@@ -65,8 +65,8 @@ def association() -> AssociationParams:
 
 
 @pytest.fixture
-def thresholds() -> FindingsThresholds:
-    return FindingsThresholds(
+def thresholds() -> FindingsParams:
+    return FindingsParams(
         top_associations=2,
         weak_association=0.1,
         high_missing_share=0.1,

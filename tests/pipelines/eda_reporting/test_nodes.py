@@ -20,21 +20,25 @@ from student_performance.pipelines.eda_reporting._stats import (
     mutual_information,
 )
 from student_performance.pipelines.eda_reporting.nodes import (
-    AssociationParams,
-    FindingsThresholds,
     build_association_metrics,
     compute_association_matrix,
-    plot_association_heatmap,
-    plot_association_ranking,
-    plot_features_by_target,
-    plot_target_distribution,
     rank_associations,
-    render_html_report,
     summarise_columns,
     summarise_dataset,
     summarise_target,
     tabulate_features_by_target,
     write_findings,
+)
+from student_performance.pipelines.eda_reporting.params import (
+    AssociationParams,
+    FindingsParams,
+)
+from student_performance.pipelines.eda_reporting.report_nodes import (
+    plot_association_heatmap,
+    plot_association_ranking,
+    plot_features_by_target,
+    plot_target_distribution,
+    render_html_report,
 )
 
 # --- association measures ------------------------------------------------------------
@@ -353,7 +357,7 @@ def test_write_findings_refuses_a_ranking_of_other_features(
 
 def test_parameters_are_validated():
     with pytest.raises(ValidationError):
-        FindingsThresholds(rare_value_share=2.0)
+        FindingsParams(rare_value_share=2.0)
     with pytest.raises(ValidationError):
         AssociationParams(numeric_bins=5, bins=3)
 
@@ -513,7 +517,7 @@ def test_no_node_mutates_its_inputs(report_inputs, tiny_processed, association):
     rank_associations(clean, schema, association)
     compute_association_matrix(clean, schema, association)
     build_association_metrics(ranking)
-    write_findings(clean, overview, distribution, ranking, schema, FindingsThresholds())
+    write_findings(clean, overview, distribution, ranking, schema, FindingsParams())
     plot_target_distribution(inputs["rpt_eda_target_distribution"], schema)
     plot_features_by_target(clean, ranking, schema)
     plot_association_ranking(ranking)

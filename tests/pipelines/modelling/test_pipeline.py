@@ -7,9 +7,10 @@ import inspect
 from kedro.io import DataCatalog, MemoryDataset
 from kedro.runner import SequentialRunner
 
+from student_performance.core.params import CVParams, SplitParams
 from student_performance.pipelines.modelling import create_pipeline, nodes
 from student_performance.pipelines.modelling import pipeline as modelling_pipeline
-from student_performance.pipelines.modelling.preflight import PreflightParams
+from student_performance.pipelines.modelling.params import PreflightParams
 
 OUTPUTS = {
     "mi_trainable_students",
@@ -82,9 +83,11 @@ def test_sliced_run_to_the_selected_model(
             "prm_students": MemoryDataset(tiny_primary),
             "raw_students": MemoryDataset(tiny_raw),
             "params:dataset": MemoryDataset(tiny_schema),
-            "params:modelling.split": MemoryDataset({"holdout_share": 0.25, "seed": 0}),
+            "params:modelling.split": MemoryDataset(
+                SplitParams(holdout_share=0.25, seed=0)
+            ),
             "params:modelling.candidates": MemoryDataset(candidates),
-            "params:modelling.cv": MemoryDataset(cv),
+            "params:modelling.cv": MemoryDataset(CVParams(**cv)),
             "params:modelling.selection": MemoryDataset({"primary_metric": "accuracy"}),
             "params:modelling.conformal": MemoryDataset(
                 {"level": 0.9, "inner_splits": 3}

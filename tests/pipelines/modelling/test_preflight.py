@@ -7,14 +7,15 @@ import logging
 import pandas as pd
 import pytest
 
+from student_performance.core.params import CVParams, SplitParams
+from student_performance.pipelines.modelling.params import PreflightParams
 from student_performance.pipelines.modelling.preflight import (
-    PreflightParams,
     UntrainableDataError,
     check_trainable,
 )
 
-SPLIT = {"holdout_share": 0.2, "seed": 0}
-CV = {"n_splits": 3, "n_repeats": 1, "seed": 0, "n_jobs": 1}
+SPLIT = SplitParams(holdout_share=0.2, seed=0)
+CV = CVParams(n_splits=3, n_repeats=1, seed=0, n_jobs=1)
 PREFLIGHT = PreflightParams(min_rows=5)
 
 

@@ -11,7 +11,6 @@ import logging
 from typing import Any
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
 
 from student_performance.core.cleaning import (
     REASON,
@@ -25,33 +24,13 @@ from student_performance.core.cleaning import (
 from student_performance.datasets import SOURCE_LINE, RawDataError, RawSource
 from student_performance.schema import DatasetSchema, FeatureKind, FeatureSpec
 
+from .params import QualityParams
+
 logger = logging.getLogger(__name__)
 
 MALFORMED = "malformed_record"
 DETAIL, RAW_TEXT = "detail", "raw_text"  # quarantine columns of a malformed record
 _SHOWN = 3  # malformed records quoted in an error message
-
-
-class QualityParams(BaseModel):
-    """Data-quality settings (``params:data_processing.quality``).
-
-    Attributes:
-        max_missing_share: A column with a larger share of missing values is logged
-            as a WARNING.
-        max_invalid_share: Same for values outside the allowed set.
-        max_malformed_share: The run stops when a larger share of the file's records
-            are malformed (probably the wrong delimiter or quoting); below it they are
-            quarantined as ``malformed_record``.
-        tolerant_headers: Match column names after trimming, case-folding and
-            collapsing inner white space; ``False`` requires exact names.
-    """
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    max_missing_share: float = Field(0.02, ge=0, le=1)
-    max_invalid_share: float = Field(0.0, ge=0, le=1)
-    max_malformed_share: float = Field(0.10, ge=0, le=1)
-    tolerant_headers: bool = True
 
 
 def _check_malformed_share(source: RawSource, max_share: float) -> None:
@@ -270,14 +249,7 @@ def build_quality_report(
         ValueError: Rows in is not rows kept plus rows quarantined (a bug, never data).
     """
     source, kept, quarantined = raw_students_source, prm_students, int_quarantined_rows
-    rows_in = source.records
-    accounted = kept.index.union(quarantined.index.astype("int64"))
-    if len(kept) + len(quarantined) != rows_in or len(accounted) != rows_in:
-        raise ValueError(
-            f"row accounting broken: {rows_in} in, {len(kept)} kept, "
-            f"{len(quarantined)} quarantined"
-        )
-    by_reason = quarantined[REASON].value_counts().to_dict()
+    _check_accounting(source.records, kept, quarantined)
     found = [str(c) for c in raw_students.columns]
     renamed = (
         match_headers(found, dataset, source.file) if quality.tolerant_headers else {}
@@ -292,11 +264,50 @@ def build_quality_report(
         )
         for name in dataset.columns
     }
-    report = {
+    report = _report(source, kept, quarantined, dataset) | {
+        "columns_found": found,
+        "columns_renamed": renamed,
+        "columns_dropped": [c for c in raw.columns if c not in dataset.columns],
+        "columns": columns,
+        "values_set_to_na": sum(
+            sum(c["invalid_values"].values()) for c in columns.values()
+        ),
+    }
+    logger.info(
+        "Data quality: %d rows in, %d kept, %d quarantined %s",
+        source.records,
+        len(kept),
+        len(quarantined),
+        report["quarantined_by_reason"],
+    )
+    return report, _report_metrics(report)
+
+
+def _check_accounting(
+    rows_in: int, kept: pd.DataFrame, quarantined: pd.DataFrame
+) -> None:
+    """Every record in is kept or quarantined, once (a bug otherwise, never data)."""
+    accounted = kept.index.union(quarantined.index.astype("int64"))
+    if len(kept) + len(quarantined) != rows_in or len(accounted) != rows_in:
+        raise ValueError(
+            f"row accounting broken: {rows_in} in, {len(kept)} kept, "
+            f"{len(quarantined)} quarantined"
+        )
+
+
+def _report(
+    source: RawSource,
+    kept: pd.DataFrame,
+    quarantined: pd.DataFrame,
+    dataset: DatasetSchema,
+) -> dict[str, Any]:
+    """The report's head: the file, its rows and where they went."""
+    by_reason = quarantined[REASON].value_counts().to_dict()
+    return {
         "dataset": dataset.name,
         "source_file": source.file,
         "encoding": source.encoding,
-        "rows_in": rows_in,
+        "rows_in": source.records,
         "rows_kept": len(kept),
         "rows_quarantined": len(quarantined),
         "quarantined_by_reason": {str(k): int(v) for k, v in by_reason.items()},
@@ -308,29 +319,18 @@ def build_quality_report(
             "policy": dataset.duplicates,
             "quarantined": int(by_reason.get("duplicate", 0)),
         },
-        "columns_found": found,
-        "columns_renamed": renamed,
-        "columns_dropped": [c for c in raw.columns if c not in dataset.columns],
-        "columns": columns,
-        "values_set_to_na": sum(
-            sum(c["invalid_values"].values()) for c in columns.values()
-        ),
     }
-    metrics = {
+
+
+def _report_metrics(report: dict[str, Any]) -> dict[str, dict[str, float]]:
+    """The report's headline figures as MLflow metrics."""
+    return {
         key: {"value": float(report[key]), "step": 0}
         for key in ("rows_in", "rows_kept", "rows_quarantined", "values_set_to_na")
     } | {
         f"quarantined_{reason}": {"value": float(count), "step": 0}
         for reason, count in report["quarantined_by_reason"].items()
     }
-    logger.info(
-        "Data quality: %d rows in, %d kept, %d quarantined %s",
-        rows_in,
-        len(kept),
-        len(quarantined),
-        report["quarantined_by_reason"],
-    )
-    return report, metrics
 
 
 def check_usable_rows(rpt_data_quality: dict[str, Any]) -> None:

@@ -23,60 +23,69 @@ from .nodes import (
 )
 
 
+def _cleaning_nodes() -> list[Node]:
+    return [
+        Node(
+            check_raw_structure,
+            inputs=[
+                "raw_students",
+                "raw_students_source",
+                "params:dataset",
+                "params:quality",
+            ],
+            outputs="int_students_raw",
+            name="check_raw_structure",
+        ),
+        Node(
+            normalise_values,
+            inputs=["int_students_raw", "params:dataset", "params:quality"],
+            outputs="int_students_typed",
+            name="normalise_values",
+        ),
+        Node(
+            quarantine_rows,
+            inputs=[
+                "int_students_raw",
+                "int_students_typed",
+                "raw_students",
+                "raw_students_source",
+                "params:dataset",
+            ],
+            outputs=["prm_students", "int_quarantined_rows"],
+            name="quarantine_rows",
+        ),
+    ]
+
+
+def _report_nodes() -> list[Node]:
+    return [
+        Node(
+            build_quality_report,
+            inputs=[
+                "raw_students",
+                "raw_students_source",
+                "int_students_typed",
+                "prm_students",
+                "int_quarantined_rows",
+                "params:dataset",
+                "params:quality",
+            ],
+            outputs=["rpt_data_quality", "rpt_data_quality_metrics"],
+            name="build_quality_report",
+        ),
+        Node(
+            check_usable_rows,
+            inputs="rpt_data_quality",
+            outputs=None,
+            name="check_usable_rows",
+        ),
+    ]
+
+
 def create_pipeline(**kwargs) -> Pipeline:
     """Build the data_processing pipeline."""
     return Pipeline(
-        [
-            Node(
-                check_raw_structure,
-                inputs=[
-                    "raw_students",
-                    "raw_students_source",
-                    "params:dataset",
-                    "params:quality",
-                ],
-                outputs="int_students_raw",
-                name="check_raw_structure",
-            ),
-            Node(
-                normalise_values,
-                inputs=["int_students_raw", "params:dataset", "params:quality"],
-                outputs="int_students_typed",
-                name="normalise_values",
-            ),
-            Node(
-                quarantine_rows,
-                inputs=[
-                    "int_students_raw",
-                    "int_students_typed",
-                    "raw_students",
-                    "raw_students_source",
-                    "params:dataset",
-                ],
-                outputs=["prm_students", "int_quarantined_rows"],
-                name="quarantine_rows",
-            ),
-            Node(
-                build_quality_report,
-                inputs=[
-                    "raw_students",
-                    "raw_students_source",
-                    "int_students_typed",
-                    "prm_students",
-                    "int_quarantined_rows",
-                    "params:dataset",
-                    "params:quality",
-                ],
-                outputs=["rpt_data_quality", "rpt_data_quality_metrics"],
-                name="build_quality_report",
-            ),
-            Node(
-                check_usable_rows,
-                inputs="rpt_data_quality",
-                outputs=None,
-                name="check_usable_rows",
-            ),
-        ],
+        [*_cleaning_nodes(), *_report_nodes()],
         namespace="data_processing",
         inputs={"raw_students", "raw_students_source"},
         outputs={

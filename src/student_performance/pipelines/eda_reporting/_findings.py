@@ -11,7 +11,7 @@ from ._stats import as_categories, pct
 if TYPE_CHECKING:
     from student_performance.schema import DatasetSchema
 
-    from .nodes import FindingsThresholds
+    from .params import FindingsParams
 
 MEASURE_NOTE = (
     "Cramér's V with Bergsma's bias correction (0 = independent, 1 = one column "
@@ -32,7 +32,7 @@ def _items(topic: str, sentences: list[str]) -> list[dict[str, str]]:
 
 
 def association_findings(
-    ranking: pd.DataFrame, target: str, findings: FindingsThresholds
+    ranking: pd.DataFrame, target: str, findings: FindingsParams
 ) -> list[dict[str, str]]:
     sentences = []
     for _, row in ranking.head(findings.top_associations).iterrows():
@@ -57,7 +57,7 @@ def association_findings(
 
 
 def missing_findings(
-    overview: pd.DataFrame, n_rows: int, findings: FindingsThresholds
+    overview: pd.DataFrame, n_rows: int, findings: FindingsParams
 ) -> list[dict[str, str]]:
     limit = findings.high_missing_share
     high = overview[overview["clean_missing_share"] > limit]
@@ -79,7 +79,7 @@ def missing_findings(
 
 
 def rare_value_findings(
-    frame: pd.DataFrame, dataset: DatasetSchema, findings: FindingsThresholds
+    frame: pd.DataFrame, dataset: DatasetSchema, findings: FindingsParams
 ) -> list[dict[str, str]]:
     n_rows, limit, sentences = len(frame), findings.rare_value_share, []
     for spec in (s for s in dataset.features if s.is_categorical):
@@ -101,7 +101,7 @@ def rare_value_findings(
 
 
 def imbalance_finding(
-    distribution: pd.DataFrame, target: str, findings: FindingsThresholds
+    distribution: pd.DataFrame, target: str, findings: FindingsParams
 ) -> dict[str, str]:
     largest = distribution.loc[distribution["count"].idxmax()]
     smallest = distribution.loc[distribution["count"].idxmin()]

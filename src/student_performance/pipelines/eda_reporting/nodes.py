@@ -1,33 +1,28 @@
-"""Nodes of the eda_reporting pipeline: the exploratory analysis, driven by the schema.
+"""Nodes of the eda_reporting pipeline that compute: the tables and the findings.
 
 No column of a particular dataset is named here: the target, its class order, the
 features, their kind and their values all come from the ``DatasetSchema`` in conf.
-Tables are returned as plain frames (saved as CSV / JSON by the catalog), figures as
-``matplotlib.figure.Figure`` objects (saved as PNG) and the report as one HTML string
-with plotly.js embedded, so it opens offline.
+Tables are returned as plain frames (saved as CSV / JSON by the catalog). The figures
+and the HTML report are drawn by the nodes of ``report_nodes``; the settings are in
+``params``.
 
-This module holds the nodes and their parameter models; the work is in private
-modules beside it: ``_stats`` (association measures, the tables), ``_findings`` (the
-findings' sentences), ``_figures`` (matplotlib figures, the colours both renderers
-share) and ``_html`` (plotly figures and the report's HTML). matplotlib, plotly and
-scipy are imported inside the functions that draw or test: ``kedro`` imports every
-pipeline's nodes on every command, and these imports cost about a second together.
+The work is in private modules beside it: ``_stats`` (association measures, the
+tables) and ``_findings`` (the findings' sentences). scipy is imported inside the
+functions that test: ``kedro`` imports every pipeline's nodes on every command.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-from typing import Any, Literal, Protocol
+from typing import Any
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
 
 from student_performance.models.metrics import metric_name
 from student_performance.schema import DatasetSchema
 
-from ._figures import features_grid, heatmap, ranking_bars, target_bars
 from ._findings import (
     MEASURE_NOTE,
     association_findings,
@@ -35,7 +30,6 @@ from ._findings import (
     missing_findings,
     rare_value_findings,
 )
-from ._html import page, report_figures, report_sections
 from ._stats import (
     MEASURES,
     as_categories,
@@ -44,43 +38,12 @@ from ._stats import (
     cramers_v_matrix,
     feature_table,
     rank_rows,
-    ranked_features,
     require_columns,
     target,
 )
+from .params import AssociationParams, FindingsParams
 
 logger = logging.getLogger(__name__)
-
-
-class AssociationParams(BaseModel):
-    """``eda_reporting.association``: how associations are measured and ranked."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    numeric_bins: int = Field(5, ge=2)
-    rank_by: Literal["cramers_v", "mutual_info"] = "cramers_v"
-
-
-class FindingsThresholds(BaseModel):
-    """``eda_reporting.findings``: the thresholds that turn numbers into findings."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    top_associations: int = Field(3, ge=1)
-    weak_association: float = Field(0.1, ge=0, le=1)
-    high_missing_share: float = Field(0.015, ge=0, le=1)
-    rare_value_share: float = Field(0.02, ge=0, le=1)
-    imbalance_ratio: float = Field(1.5, ge=1)
-
-
-class Figure(Protocol):
-    """What ``matplotlib.MatplotlibDataset`` needs of a ``matplotlib.figure.Figure``.
-
-    A protocol rather than the class itself so that importing this module (which
-    ``kedro`` does on every command) does not import matplotlib.
-    """
-
-    def savefig(self, fname: Any, **kwargs: Any) -> None: ...
 
 
 # --- tables -------------------------------------------------------------------------
@@ -367,7 +330,7 @@ def write_findings(
     rpt_eda_target_distribution: pd.DataFrame,
     rpt_eda_association_ranking: pd.DataFrame,
     dataset: DatasetSchema,
-    findings: FindingsThresholds,
+    findings: FindingsParams,
 ) -> dict[str, Any]:
     """Sentences built from the numbers: associations, missing, rare values, balance.
 
@@ -405,155 +368,3 @@ def write_findings(
         "thresholds": findings.model_dump(),
         "findings": items,
     }
-
-
-# --- figures (PNG) and the HTML report -----------------------------------------------
-
-
-def plot_target_distribution(
-    rpt_eda_target_distribution: pd.DataFrame, dataset: DatasetSchema
-) -> Figure:
-    """Bar chart of rows per target class, in class order.
-
-    Args:
-        rpt_eda_target_distribution: Output of ``summarise_target``.
-        dataset: The schema (target name, whether classes are ordered).
-
-    Returns:
-        A matplotlib figure.
-
-    Raises:
-        ValueError: The table is empty.
-    """
-    table = rpt_eda_target_distribution
-    if table.empty:
-        raise ValueError("the target distribution is empty")
-    figure = target_bars(table, dataset)
-    logger.info("Plotted the target distribution (%d classes)", len(table))
-    return figure
-
-
-def plot_features_by_target(
-    prm_students: pd.DataFrame,
-    rpt_eda_association_ranking: pd.DataFrame,
-    dataset: DatasetSchema,
-) -> Figure:
-    """Small multiples: each feature against the target, strongest association first.
-
-    Categorical features: the share of each target class per value (values in schema
-    order, a reference bar for all rows on top). Numeric features: box plots per class.
-
-    Args:
-        prm_students: The rows kept; the schema's columns required.
-        rpt_eda_association_ranking: Output of ``rank_associations`` (the order).
-        dataset: The schema.
-
-    Returns:
-        A matplotlib figure.
-
-    Raises:
-        ValueError: A schema column is missing, or the ranking lists other features.
-    """
-    require_columns(prm_students, dataset.columns, "prm_students")
-    features = ranked_features(rpt_eda_association_ranking, dataset)
-    figure = features_grid(prm_students, features, dataset)
-    logger.info("Plotted %d features against the target", len(features))
-    return figure
-
-
-def plot_association_ranking(rpt_eda_association_ranking: pd.DataFrame) -> Figure:
-    """Horizontal bars: Cramér's V and mutual information per feature, ranked.
-
-    Args:
-        rpt_eda_association_ranking: Output of ``rank_associations``.
-
-    Returns:
-        A matplotlib figure with two panels sharing the feature axis.
-
-    Raises:
-        ValueError: The ranking is empty.
-    """
-    ranking = rpt_eda_association_ranking
-    if ranking.empty:
-        raise ValueError("the association ranking is empty")
-    figure = ranking_bars(ranking)
-    logger.info("Plotted the association ranking (%d features)", len(ranking))
-    return figure
-
-
-def plot_association_heatmap(rpt_eda_association_matrix: pd.DataFrame) -> Figure:
-    """Heat map of Cramér's V between every pair of columns.
-
-    Args:
-        rpt_eda_association_matrix: Output of ``compute_association_matrix``.
-
-    Returns:
-        A matplotlib figure.
-
-    Raises:
-        ValueError: The matrix is not square.
-    """
-    matrix = rpt_eda_association_matrix.set_index("column")
-    if list(matrix.index.astype(str)) != list(matrix.columns.astype(str)):
-        raise ValueError("the association matrix is not square")
-    figure = heatmap(matrix)
-    logger.info("Plotted the association heat map (%d x %d)", len(matrix), len(matrix))
-    return figure
-
-
-def render_html_report(
-    rpt_eda_dataset_overview: dict[str, Any],
-    rpt_eda_column_overview: pd.DataFrame,
-    rpt_eda_target_distribution: pd.DataFrame,
-    rpt_eda_association_ranking: pd.DataFrame,
-    rpt_eda_association_matrix: pd.DataFrame,
-    rpt_eda_findings: dict[str, Any],
-    prm_students: pd.DataFrame,
-    dataset: DatasetSchema,
-) -> str:
-    """The interactive report: one self-contained HTML page, plotly.js embedded.
-
-    Sections: findings, overview, target, each feature against the target (strongest
-    association first), association (ranking and heat map, measures stated).
-
-    Args:
-        rpt_eda_dataset_overview: Output of ``summarise_dataset``.
-        rpt_eda_column_overview: Output of ``summarise_columns``.
-        rpt_eda_target_distribution: Output of ``summarise_target``.
-        rpt_eda_association_ranking: Output of ``rank_associations``.
-        rpt_eda_association_matrix: Output of ``compute_association_matrix``.
-        rpt_eda_findings: Output of ``write_findings``.
-        prm_students: The rows kept; the schema's columns required.
-        dataset: The schema.
-
-    Returns:
-        The HTML document; it loads nothing from the network.
-
-    Raises:
-        ValueError: A schema column is missing, or the ranking lists other features.
-    """
-    require_columns(prm_students, dataset.columns, "prm_students")
-    features = ranked_features(rpt_eda_association_ranking, dataset)
-    figures = report_figures(
-        rpt_eda_target_distribution,
-        rpt_eda_association_ranking,
-        rpt_eda_association_matrix,
-        prm_students,
-        features,
-        dataset,
-    )
-    sections = report_sections(
-        rpt_eda_dataset_overview,
-        rpt_eda_column_overview,
-        rpt_eda_association_ranking,
-        rpt_eda_findings,
-        figures,
-        dataset,
-    )
-    report = page(dataset.name, sections)
-    logger.info(
-        "HTML report: %d figures, %.0f KB",
-        len(features) + 3,
-        len(report.encode()) / 1024,
-    )
-    return report

@@ -19,17 +19,19 @@ from kedro.pipeline import Node, Pipeline
 from .nodes import (
     build_association_metrics,
     compute_association_matrix,
-    plot_association_heatmap,
-    plot_association_ranking,
-    plot_features_by_target,
-    plot_target_distribution,
     rank_associations,
-    render_html_report,
     summarise_columns,
     summarise_dataset,
     summarise_target,
     tabulate_features_by_target,
     write_findings,
+)
+from .report_nodes import (
+    plot_association_heatmap,
+    plot_association_ranking,
+    plot_features_by_target,
+    plot_target_distribution,
+    render_html_report,
 )
 
 OUTPUTS = {
@@ -75,6 +77,24 @@ def _table_nodes() -> list[Node]:
             name="summarise_target",
         ),
         Node(
+            write_findings,
+            inputs=[
+                "prm_students",
+                "rpt_eda_column_overview",
+                "rpt_eda_target_distribution",
+                "rpt_eda_association_ranking",
+                "params:dataset",
+                "params:findings",
+            ],
+            outputs="rpt_eda_findings",
+            name="write_findings",
+        ),
+    ]
+
+
+def _association_nodes() -> list[Node]:
+    return [
+        Node(
             tabulate_features_by_target,
             inputs=["prm_students", "params:dataset", "params:association"],
             outputs="rpt_eda_feature_by_target",
@@ -97,19 +117,6 @@ def _table_nodes() -> list[Node]:
             inputs="rpt_eda_association_ranking",
             outputs="rpt_eda_association_metrics",
             name="build_association_metrics",
-        ),
-        Node(
-            write_findings,
-            inputs=[
-                "prm_students",
-                "rpt_eda_column_overview",
-                "rpt_eda_target_distribution",
-                "rpt_eda_association_ranking",
-                "params:dataset",
-                "params:findings",
-            ],
-            outputs="rpt_eda_findings",
-            name="write_findings",
         ),
     ]
 
@@ -161,7 +168,7 @@ def _figure_nodes() -> list[Node]:
 def create_pipeline(**kwargs) -> Pipeline:
     """Build the eda_reporting pipeline."""
     return Pipeline(
-        [*_table_nodes(), *_figure_nodes()],
+        [*_table_nodes(), *_association_nodes(), *_figure_nodes()],
         namespace="eda_reporting",
         inputs={"raw_students", "prm_students", "rpt_data_quality"},
         outputs=OUTPUTS,

@@ -64,6 +64,33 @@ def _limits(sets: dict[str, Any]) -> list[str]:
     return limits
 
 
+def _calibration_and_sets(report: dict[str, Any]) -> list[str]:
+    """The card's calibration and prediction-set sections."""
+    cv, std, sets = report["cv"], report["cv_std"], report["prediction_sets"]
+    per_class = ", ".join(
+        f"{name} {figures['coverage']:.2f}"
+        for name, figures in sets["per_class"].items()
+    )
+    return [
+        "## Calibration",
+        f"- Repeated CV: log loss {cv['log_loss']:.3f} ± {std['log_loss']:.3f}, Brier "
+        f"{cv['brier']:.3f} ± {std['brier']:.3f}, top-label ECE (10 bins) "
+        f"{cv['ece']:.3f} ± {std['ece']:.3f}.",
+        f"- Holdout: log loss {report['holdout']['log_loss']:.3f}, ECE "
+        f"{report['holdout']['ece']:.3f}, QWK "
+        f"{report['holdout']['quadratic_weighted_kappa']:.3f}.",
+        "",
+        "## Prediction sets",
+        f"- Level {sets['level']:.0%} ({sets['mode']}, "
+        f"{'contiguous' if sets['contiguous'] else 'any'} classes), cross-conformal "
+        "thresholds from out-of-fold probabilities.",
+        f"- Repeated CV: coverage {sets['coverage']:.3f} ± {sets['coverage_std']:.3f}, "
+        f"mean set size {sets['set_size']:.2f} ± {sets['set_size_std']:.2f}.",
+        f"- Coverage by true class: {per_class}.",
+        "",
+    ]
+
+
 def render_model_card(
     report: dict[str, Any],
     summary: pd.DataFrame,
@@ -81,12 +108,7 @@ def render_model_card(
     Returns:
         Markdown text.
     """
-    cv, std, sets = report["cv"], report["cv_std"], report["prediction_sets"]
     decision = report.get("decision") or {"rule": "estimator", "cost": "absolute"}
-    per_class = ", ".join(
-        f"{name} {figures['coverage']:.2f}"
-        for name, figures in sets["per_class"].items()
-    )
     lines = [
         f"# Model card: {report['model']}",
         "",
@@ -104,24 +126,9 @@ def render_model_card(
         "",
         *_candidates_table(summary, report["model"]),
         "",
-        "## Calibration",
-        f"- Repeated CV: log loss {cv['log_loss']:.3f} ± {std['log_loss']:.3f}, Brier "
-        f"{cv['brier']:.3f} ± {std['brier']:.3f}, top-label ECE (10 bins) "
-        f"{cv['ece']:.3f} ± {std['ece']:.3f}.",
-        f"- Holdout: log loss {report['holdout']['log_loss']:.3f}, ECE "
-        f"{report['holdout']['ece']:.3f}, QWK "
-        f"{report['holdout']['quadratic_weighted_kappa']:.3f}.",
-        "",
-        "## Prediction sets",
-        f"- Level {sets['level']:.0%} ({sets['mode']}, "
-        f"{'contiguous' if sets['contiguous'] else 'any'} classes), cross-conformal "
-        "thresholds from out-of-fold probabilities.",
-        f"- Repeated CV: coverage {sets['coverage']:.3f} ± {sets['coverage_std']:.3f}, "
-        f"mean set size {sets['set_size']:.2f} ± {sets['set_size_std']:.2f}.",
-        f"- Coverage by true class: {per_class}.",
-        "",
+        *_calibration_and_sets(report),
         "## Known limits",
-        *_limits(sets),
+        *_limits(report["prediction_sets"]),
         "",
     ]
     return "\n".join(lines)

@@ -96,7 +96,25 @@ def build_comparison_report(
     _add_reliability(
         figure, pooled_reliability(model_cv_folds, rpt_cv_summary), selected
     )
-    for _, row in rpt_cv_summary.iterrows():
+    _add_metric_bars(figure, rpt_cv_summary, rpt_selected_model_metrics)
+    _add_candidates_table(figure, rpt_cv_summary)
+    figure.update_layout(
+        title=f"Model comparison: selected {selected} by "
+        f"{rpt_selected_model_metrics['primary_metric']} (the baseline predicts class priors)",
+        barmode="group",
+        height=1600,
+        template="plotly_white",
+        legend={"orientation": "h", "y": 1.02, "yanchor": "bottom"},
+    )
+    return figure
+
+
+def _add_metric_bars(
+    figure: Any, summary: pd.DataFrame, selected_metrics: dict[str, Any]
+) -> None:
+    """Row 1: each candidate's CV means (std error bars), then the holdout score."""
+    selected = selected_metrics["model"]
+    for _, row in summary.iterrows():
         figure.add_bar(
             name=row["candidate"]
             + (" (selected)" if row["candidate"] == selected else ""),
@@ -107,7 +125,7 @@ def build_comparison_report(
             row=1,
             col=1,
         )
-    holdout = rpt_selected_model_metrics["holdout"]
+    holdout = selected_metrics["holdout"]
     figure.add_bar(
         name=f"{selected} on the holdout (scored once)",
         x=list(_HEADLINE),
@@ -116,15 +134,19 @@ def build_comparison_report(
         row=1,
         col=1,
     )
+
+
+def _add_candidates_table(figure: Any, summary: pd.DataFrame) -> None:
+    """Row 2: mean ± std of every metric and the parameters, per candidate."""
     cells = [
-        rpt_cv_summary["candidate"],
-        rpt_cv_summary["params"]
+        summary["candidate"],
+        summary["params"]
         .str.replace(r'[{}"]', "", regex=True)
         .str.replace(", ", "<br>"),
         *[
             [
                 f"{r[f'{m}_mean']:.3f} ± {r[f'{m}_std']:.3f}"
-                for _, r in rpt_cv_summary.iterrows()
+                for _, r in summary.iterrows()
             ]
             for m in _TABLE_METRICS
         ],
@@ -145,15 +167,6 @@ def build_comparison_report(
         row=2,
         col=1,
     )
-    figure.update_layout(
-        title=f"Model comparison: selected {selected} by "
-        f"{rpt_selected_model_metrics['primary_metric']} (the baseline predicts class priors)",
-        barmode="group",
-        height=1600,
-        template="plotly_white",
-        legend={"orientation": "h", "y": 1.02, "yanchor": "bottom"},
-    )
-    return figure
 
 
 def _add_reliability(

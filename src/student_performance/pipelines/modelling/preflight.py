@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Mapping
-from typing import Any
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
 
+from student_performance.core.params import CVParams, SplitParams
 from student_performance.schema import DatasetSchema
+
+from .params import PreflightParams
 
 logger = logging.getLogger(__name__)
 
@@ -31,26 +31,6 @@ class UntrainableDataError(ValueError):
     """The primary table cannot train a model: too few rows or classes."""
 
 
-class PreflightParams(BaseModel):
-    """Minimums for training (``params:modelling.preflight``).
-
-    Attributes:
-        min_rows: Rows the primary table must hold.
-        min_class_rows: Development rows every class present must hold after the
-            holdout; ``None`` means one per CV fold (``cv.n_splits``).
-    """
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    min_rows: int = Field(50, ge=2)
-    min_class_rows: int | None = Field(None, ge=1)
-
-
-def _setting(group: Mapping[str, Any] | BaseModel, name: str) -> Any:
-    """A field of a parameter group, given as a dict or as a typed model."""
-    return group[name] if isinstance(group, Mapping) else getattr(group, name)
-
-
 def _rows_for(development_rows: int, holdout_share: float) -> int:
     """The fewest rows of a class that leave ``development_rows`` after the holdout
     (the stratified split rounds the holdout's share of a class up, at worst)."""
@@ -63,8 +43,8 @@ def _rows_for(development_rows: int, holdout_share: float) -> int:
 def check_trainable(
     prm_students: pd.DataFrame,
     dataset: DatasetSchema,
-    split: Mapping[str, Any],
-    cv: Mapping[str, Any],
+    split: SplitParams,
+    cv: CVParams,
     preflight: PreflightParams,
 ) -> pd.DataFrame:
     """Pass the primary table on when a model can be trained on it, else stop.
@@ -90,9 +70,9 @@ def check_trainable(
     counts = prm_students[target].value_counts().reindex(dataset.target.classes)
     counts = counts.fillna(0).astype(int)
     present = counts[counts > 0]
-    folds = int(_setting(cv, "n_splits"))
+    folds = cv.n_splits
     per_class = preflight.min_class_rows or folds
-    class_rows = _rows_for(per_class, float(_setting(split, "holdout_share")))
+    class_rows = _rows_for(per_class, split.holdout_share)
     short = present[present < class_rows]
     if (
         len(prm_students) < preflight.min_rows

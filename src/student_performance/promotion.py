@@ -1,0 +1,68 @@
+"""The promotion gate's decision, pure: numbers in, ``(promote, reason)`` out.
+
+No MLflow here: ``registry`` reads the figures from the tracking store, these functions
+decide, and ``registry`` records the decision.
+"""
+
+from __future__ import annotations
+
+from student_performance.models.metrics import LOWER_IS_BETTER
+
+LOG_LOSS = "log_loss"
+
+
+def metric_key(primary_metric: str) -> str:
+    """The run metric the gate compares (the selected model's repeated-CV mean)."""
+    return f"selected.cv_{primary_metric}"
+
+
+def decide(
+    challenger: float, champion: float | None, tolerance: float, primary_metric: str
+) -> tuple[bool, str]:
+    """Whether to promote the challenger, and why (pure: no MLflow).
+
+    Args:
+        challenger: The challenger's primary metric.
+        champion: The champion's, or ``None`` when there is no champion yet.
+        tolerance: How much worse (absolute) the challenger may be and still win.
+        primary_metric: The metric's name (lower is better for ``log_loss``).
+
+    Returns:
+        ``(promote, reason)``.
+    """
+    if champion is None:
+        return True, "first registered model: becomes champion"
+    sign = -1.0 if primary_metric in LOWER_IS_BETTER else 1.0
+    gain = sign * (challenger - champion)
+    verdict = "not worse" if gain >= -tolerance else "worse"
+    reason = (
+        f"challenger {primary_metric} {challenger:.4f} vs champion {champion:.4f}: "
+        f"{verdict} than the tolerance {tolerance}"
+    )
+    return gain >= -tolerance, reason
+
+
+def decide_log_loss(
+    challenger: float | None, champion: float | None, tolerance: float | None
+) -> tuple[bool, str]:
+    """Whether the challenger's probabilities are not worse than the champion's.
+
+    Args:
+        challenger: The challenger's repeated-CV log loss.
+        champion: The champion's (re-scored or recorded), ``None`` when unknown.
+        tolerance: How much higher (worse) the challenger's log loss may be;
+            ``None`` disables the check.
+
+    Returns:
+        ``(passes, reason)``; an unknown figure or no tolerance passes, and says so.
+    """
+    if tolerance is None:
+        return True, ""
+    if challenger is None or champion is None:
+        return True, "log loss not compared (a figure is missing)"
+    passes = challenger - champion <= tolerance
+    verdict = "within" if passes else "worse than"
+    return passes, (
+        f"challenger log_loss {challenger:.4f} vs champion {champion:.4f}: "
+        f"{verdict} the tolerance {tolerance}"
+    )
