@@ -154,12 +154,13 @@ def test_library_code_never_imports_a_pipeline(path: Path):
 # serving/.
 LAYERS = {
     **dict.fromkeys(("__init__", "frozen", "paths", "model_parts"), 0),
+    "conf_loader": 1,
     **dict.fromkeys(("warnings_filter", "schema"), 1),
     "datasets": 2,
     "models": 3,
     "core": 4,
-    "batch": 5,
-    **dict.fromkeys(("scoring", "drift", "registry", "monitoring"), 6),
+    **dict.fromkeys(("batch", "gate_lock", "promotion"), 5),
+    **dict.fromkeys(("scoring", "drift", "performance", "registry", "monitoring"), 6),
     **dict.fromkeys(("serving", "hooks", "orchestration"), 7),
     "pipelines": 8,
     **dict.fromkeys(("settings", "pipeline_registry", "__main__"), 9),
