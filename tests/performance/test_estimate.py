@@ -127,3 +127,26 @@ def test_figures_of_the_expected_confusion_are_the_confusion_formulas():
     figures = estimated_figures(batch.proba, batch.predicted)
     for name, value in confusion_metrics(expected).items():
         assert figures[name] == pytest.approx(float(value))
+
+
+def test_weights_count_a_row_several_times_with_one_label():
+    batch = calibrated(60, 11)
+    counts = np.random.default_rng(0).integers(1, 6, size=60)
+    expanded = np.repeat(np.arange(60), counts)
+    weighted = estimated_figures(batch.proba, batch.predicted, batch.members, counts)
+    repeated = estimated_figures(
+        batch.proba[expanded], batch.predicted[expanded], batch.members[expanded]
+    )
+    for name, value in repeated.items():
+        assert weighted[name] == pytest.approx(value), name
+    params = EstimateParams(n_draws=400, seed=2)
+    once = estimate_performance(batch.proba, batch.predicted, params, weights=counts)
+    apart = estimate_performance(
+        batch.proba[expanded], batch.predicted[expanded], params
+    )
+    assert once["n"]["value"] == len(expanded)
+    # one label per repeated row: more spread than as many independent rows
+    width = {k: v["high"] - v["low"] for k, v in once.items() if k != "n"}
+    assert width["accuracy"] > 1.3 * (
+        apart["accuracy"]["high"] - apart["accuracy"]["low"]
+    )

@@ -25,19 +25,26 @@ def confusion_counts(
 
 
 def batched_confusion(
-    truth: np.ndarray, predicted: np.ndarray, n_classes: int
+    truth: np.ndarray,
+    predicted: np.ndarray,
+    n_classes: int,
+    weights: np.ndarray | None = None,
 ) -> np.ndarray:
     """One confusion matrix per row of ``truth`` (``draws x n``): ``draws x k x k``.
 
     ``predicted`` is one index per column (the same predictions for every draw) or an
-    array shaped like ``truth``.
+    array shaped like ``truth``; ``weights``, one per column, counts columns more than
+    once (``None``: once).
     """
     truth = np.asarray(truth, dtype=np.int64)
     predicted = np.broadcast_to(np.asarray(predicted, dtype=np.int64), truth.shape)
     cells = n_classes * n_classes
     offset = np.arange(truth.shape[0], dtype=np.int64)[:, None] * cells
     flat = (offset + truth * n_classes + predicted).ravel()
-    counts = np.bincount(flat, minlength=truth.shape[0] * cells)
+    if weights is not None:
+        weights = np.broadcast_to(np.asarray(weights, dtype=float), truth.shape)
+        weights = weights.ravel()
+    counts = np.bincount(flat, weights=weights, minlength=truth.shape[0] * cells)
     return counts.reshape(truth.shape[0], n_classes, n_classes).astype(float)
 
 
@@ -87,7 +94,7 @@ def confusion_metrics(confusion: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def with_intervals(
-    points: dict[str, float], draws: dict[str, np.ndarray], level: float, n: int
+    points: dict[str, float], draws: dict[str, np.ndarray], level: float, n: float
 ) -> dict[str, dict[str, float]]:
     """``n`` and each point with the central ``level`` share of its draws.
 

@@ -39,28 +39,38 @@ class EstimateParams(Frozen):
     seed: int = 0
 
 
-def expected_confusion(proba: np.ndarray, predicted: np.ndarray) -> np.ndarray:
-    """``E[C_ij]``: summed probability of class ``i`` over the rows predicted ``j``."""
+def expected_confusion(
+    proba: np.ndarray, predicted: np.ndarray, weights: np.ndarray | None = None
+) -> np.ndarray:
+    """``E[C_ij]``: summed probability of class ``i`` over the rows predicted ``j``.
+
+    ``weights``: how many times each row counts (``None``: once).
+    """
     onehot = np.eye(proba.shape[1])[np.asarray(predicted, dtype=int)]
+    if weights is not None:
+        onehot = onehot * np.asarray(weights, dtype=float)[:, None]
     return proba.T @ onehot
 
 
 def estimated_figures(
-    proba: np.ndarray, predicted: np.ndarray, members: np.ndarray | None = None
+    proba: np.ndarray,
+    predicted: np.ndarray,
+    members: np.ndarray | None = None,
+    weights: np.ndarray | None = None,
 ) -> dict[str, float]:
     """Expected accuracy, macro F1, QWK (and set coverage with ``members``).
 
     Accuracy and set coverage are exact expectations; macro F1 and QWK are the
-    metrics of the expected confusion matrix (ratios of expectations).
+    metrics of the expected confusion matrix (ratios of expectations). ``weights``:
+    how many times each row counts (``None``: once).
     """
+    expected = expected_confusion(proba, predicted, weights)
     figures = {
-        name: float(value)
-        for name, value in confusion_metrics(
-            expected_confusion(proba, predicted)
-        ).items()
+        name: float(value) for name, value in confusion_metrics(expected).items()
     }
     if members is not None:
-        figures["set_coverage"] = float((proba * members).sum(axis=1).mean())
+        inside = (proba * members).sum(axis=1)
+        figures["set_coverage"] = float(np.average(inside, weights=weights))
     return figures
 
 
@@ -77,17 +87,24 @@ def simulated_figures(
     predicted: np.ndarray,
     params: EstimateParams,
     members: np.ndarray | None = None,
+    weights: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
-    """Every estimated metric on ``params.n_draws`` seeded draws of the labels."""
+    """Every estimated metric on ``params.n_draws`` seeded draws of the labels.
+
+    A row of weight ``w`` is one label drawn once and counted ``w`` times (a
+    student seen ``w`` times), not ``w`` independent labels.
+    """
     rng = np.random.default_rng(params.seed)
     n, k = proba.shape
     chunk = max(1, ROWS_PER_CHUNK // max(n * k, 1))
     parts: list[dict[str, np.ndarray]] = []
     for start in range(0, params.n_draws, chunk):
         labels = draw_labels(proba, min(chunk, params.n_draws - start), rng)
-        figures = confusion_metrics(batched_confusion(labels, predicted, k))
+        confusion = batched_confusion(labels, predicted, k, weights)
+        figures = confusion_metrics(confusion)
         if members is not None:
-            figures["set_coverage"] = members[np.arange(n), labels].mean(axis=1)
+            inside = members[np.arange(n), labels]
+            figures["set_coverage"] = np.average(inside, axis=1, weights=weights)
         parts.append(figures)
     return {name: np.concatenate([p[name] for p in parts]) for name in parts[0]}
 
@@ -97,6 +114,7 @@ def estimate_performance(
     predicted: np.ndarray,
     params: EstimateParams,
     members: np.ndarray | None = None,
+    weights: np.ndarray | None = None,
 ) -> dict[str, dict[str, float]]:
     """Each estimated metric and its 95 % (``params.level``) simulation interval.
 
@@ -105,13 +123,16 @@ def estimate_performance(
         predicted: The served class index per row.
         params: Draws, level, seed.
         members: Prediction-set membership ``(n, k)``, or ``None``.
+        weights: How many times each row counts (``None``: once); a repeated row's
+            label is drawn once.
 
     Returns:
-        ``n`` (``{"value": rows}``) and per metric (accuracy, f1_macro,
+        ``n`` (``{"value": rows}``, weighted) and per metric (accuracy, f1_macro,
         quadratic_weighted_kappa, set_coverage with ``members``) ``value``, ``low``
         and ``high``: the central ``level`` share of the simulated figures, widened
         to hold the value should it fall outside.
     """
-    points = estimated_figures(proba, predicted, members)
-    draws = simulated_figures(proba, predicted, params, members)
-    return with_intervals(points, draws, params.level, len(proba))
+    points = estimated_figures(proba, predicted, members, weights)
+    draws = simulated_figures(proba, predicted, params, members, weights)
+    n = len(proba) if weights is None else float(np.sum(weights))
+    return with_intervals(points, draws, params.level, n)
