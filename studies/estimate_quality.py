@@ -1,33 +1,31 @@
 """How well does the estimate from probabilities alone follow realized performance?
 
-Outcomes come back weeks after a prediction; until then, confidence-based performance
-estimation (``student_performance.performance.estimate``) reads the expected accuracy
-and QWK off the calibrated probabilities. This study measures how far that estimate is
-from the truth on labelled simulated batches, with the served model's own predict path:
+Confidence-based estimation (``performance.estimate``) reads expected accuracy and QWK
+off calibrated probabilities before outcomes come back. This study measures its error
+on labelled simulated batches, through the served model's own predict path:
 
-1. the primary table is split in two stratified halves (the project's
-   ``split_development_holdout``, share 0.5, the project's seed); on the first, the
-   ``ordinal_ridge`` candidate of ``parameters_modelling.yml`` is selected by the
-   pipeline's repeated CV (``core.selection``), fitted, and given its cross-conformal
-   prediction sets, as the training pipeline does; its CV means are the promise;
-2. covariate shift: ``--batches`` batches of ``--rows`` rows are drawn from the second
-   half per shift and intensity (``performance.simulate.covariate_shift``), predicted
-   with ``core.inference.predict_frame``, estimated, and compared with their realized
-   figures. Goals: mean |estimated - realized| accuracy <= 0.03 and the estimate's 95 %
-   interval holding the realized accuracy in >= 90 % of batches; for QWK mean
-   |error| <= 0.05 (QWK's label-sampling spread at 500 rows is about 1.5x accuracy's,
-   printed as ``sd``) and the same >= 90 % interval goal;
-3. concept shift: batches whose concerned rows' class moves one class down with
-   probability = intensity; the estimate cannot see it (same features, same
-   probabilities), the realized figures fall, and the realized rule
-   (``performance.realized.judge``) should say ``degraded``.
+1. the primary table is split in stratified halves (``split_development_holdout``,
+   share 0.5, the project's seed); on the first, the ``ordinal_ridge`` candidate of
+   ``parameters_modelling.yml`` is selected by the pipeline's repeated CV, fitted, and
+   given cross-conformal sets, as training does; its CV means are the promise;
+2. covariate shift (``performance.simulate``): ``--batches`` batches of ``--rows`` rows
+   per shift and intensity drawn from the second half, predicted with
+   ``core.inference.predict_frame``. Goals: mean |estimated - realized| accuracy
+   <= 0.03 and the 95 % interval holding realized accuracy in >= 90 % of batches; QWK
+   mean |error| <= 0.035 (the accuracy goal is 1.4 label-sampling sd at 500 rows, sd
+   0.022; QWK's sd there is 0.025, both printed as ``sd``: the same multiple) and the
+   same >= 90 %. Batches of 500 drawn from 314 rows repeat students, whose labels are
+   not independent draws: "held by source" is the interval that draws one label per
+   distinct source row (weights), the right yardstick for these simulated batches;
+3. concept shift: the concerned rows' class moves one class down with probability =
+   intensity; the estimate cannot see it, the realized figures fall, and the realized
+   rule (``performance.realized.judge``) should say ``degraded``.
 
     .venv/bin/python studies/estimate_quality.py [--env base] [--batches 20]
         [--rows 500] [--smoke] [--export DIR] [--project PATH]
 
-It reads ``prm_students`` through the project's catalog, so run
-``kedro run --pipelines data_processing`` first. It writes nothing unless ``--export``
-names a folder: then the batches' probabilities and labels go there, for
+Run ``kedro run --pipelines data_processing`` first (it reads ``prm_students``). It
+writes nothing unless ``--export DIR``: the batches' probabilities and labels, for
 ``estimate_quality_nannyml.py`` (NannyML's CBPE on the same batches).
 """
 
@@ -77,15 +75,17 @@ from student_performance.schema import DatasetSchema
 from student_performance.settings import CONFIG_LOADER_ARGS
 
 CANDIDATE = "ordinal_ridge"
+ROW = "source_row"  # a batch row's position in the source half
 SHIFTS = (  # feature, favoured values: a minority, a majority, a strong predictor
     ("coaching", ["OA"]),
     ("medium", ["ASSAMESE", "OTHERS"]),
     ("Class_XII_Percentage", ["Good", "Vg"]),
 )
 CONCEPT = ("Class_XII_Percentage", ["Vg", "Excellent"])  # 86 % of the rows
-GOALS = {"accuracy": 0.03, "quadratic_weighted_kappa": 0.05}
+GOALS = {"accuracy": 0.03, "quadratic_weighted_kappa": 0.035}
 HELD_GOAL = 0.90
 SHOWN = {"accuracy": "accuracy", "quadratic_weighted_kappa": "QWK"}
+MEANS = ("estimated", "realized", "held", "held_source")  # per-batch columns averaged
 
 
 class Sizes(NamedTuple):
@@ -132,9 +132,8 @@ def serve(
     candidates = {CANDIDATE: modelling["candidates"][CANDIDATE]}
     cv = {"n_splits": sizes.cv[0], "n_repeats": sizes.cv[1], "seed": seed}
     folds = cross_validate(development, schema, candidates, cv, modelling["decision"])
-    _, selected = rank_configurations(
-        folds, candidates, "quadratic_weighted_kappa", modelling["decision"]
-    )
+    primary = modelling["selection"]["primary_metric"]
+    _, selected = rank_configurations(folds, candidates, primary, modelling["decision"])
     model = fit_configuration(development, selected, schema, seed)
     calibration = fit_prediction_sets(
         development, schema, selected, modelling["conformal"], seed
@@ -145,28 +144,35 @@ def serve(
         f"batches from the other {len(source)}; promise (CV means): "
         + ", ".join(f"{k} {promise[k]:.3f}" for k in HealthParams().tolerance)
     )
+    source = source.assign(**{ROW: np.arange(len(source))})
     return Served(
         model, selected, seed, calibration, promise, schema, development, source
     )
 
 
-def outcomes(served: Served, batch: pd.DataFrame) -> Outcomes:
+class Batch(NamedTuple):
+    """A labelled batch: what it is, its served outcomes, its rows' source rows."""
+
+    about: dict
+    outcomes: Outcomes
+    rows: np.ndarray
+
+
+def labelled(served: Served, batch: pd.DataFrame, about: dict) -> Batch:
     """The served predictions of a labelled batch, with its true classes."""
     features, truth = features_and_target(batch, served.schema)
     predictions = predict_frame(served.model, features, served.calibration)
-    return outcomes_from_predictions(
-        predictions, truth, list(served.schema.target.classes)
-    )
+    classes = list(served.schema.target.classes)
+    found = outcomes_from_predictions(predictions, truth, classes)
+    return Batch(about, found, batch[ROW].to_numpy())
 
 
 def _seed(base: int, shift: int, intensity: int, batch: int) -> int:
     return base + 1_000_000 * shift + 1_000 * intensity + batch
 
 
-def covariate_batches(
-    served: Served, sizes: Sizes, seed: int
-) -> list[tuple[dict, Outcomes]]:
-    """Every covariate-shift batch: its description and its outcomes."""
+def covariate_batches(served: Served, sizes: Sizes, seed: int) -> list[Batch]:
+    """Every covariate-shift batch (``SHIFTS`` x intensities x ``sizes.batches``)."""
     batches = []
     for s, (feature, values) in enumerate(SHIFTS):
         for i, intensity in enumerate(sizes.intensities):
@@ -178,16 +184,14 @@ def covariate_batches(
                     n_rows=sizes.rows,
                     seed=_seed(seed, s, i, b),
                 )
-                batch = covariate_shift(served.source, params)
                 about = {"shift": f"{feature} in {'/'.join(values)}"}
                 about |= {"intensity": intensity, "seed": params.seed}
-                batches.append((about, outcomes(served, batch)))
+                batch = covariate_shift(served.source, params)
+                batches.append(labelled(served, batch, about))
     return batches
 
 
-def concept_batches(
-    served: Served, sizes: Sizes, seed: int
-) -> list[tuple[dict, Outcomes]]:
+def concept_batches(served: Served, sizes: Sizes, seed: int) -> list[Batch]:
     """Every concept-shift batch (the concerned rows' class moves one class down)."""
     feature, values = CONCEPT
     batches = []
@@ -201,63 +205,67 @@ def concept_batches(
                 seed=_seed(seed, 9, i, b),
                 step=-1,
             )
-            batch = concept_shift(served.source, params, served.schema)
             about = {"shift": f"{feature} in {'/'.join(values)}: class - 1"}
             about |= {"intensity": intensity, "seed": params.seed}
-            batches.append((about, outcomes(served, batch)))
+            batch = concept_shift(served.source, params, served.schema)
+            batches.append(labelled(served, batch, about))
     return batches
 
 
+def _estimates(batch: Batch, sizes: Sizes) -> tuple[dict, dict, int]:
+    """The served estimate (rows as independent students), the source-aware one
+    (a repeated source row is one student: one label, counted as often as drawn),
+    and the number of distinct source rows."""
+    found, params = batch.outcomes, EstimateParams(n_draws=sizes.draws)
+    params = params.model_copy(update={"seed": batch.about["seed"]})
+    served = estimate_performance(found.proba, found.predicted, params, found.members)
+    _, first, counts = np.unique(batch.rows, return_index=True, return_counts=True)
+    aware = estimate_performance(
+        found.proba[first], found.predicted[first], params, found.members[first], counts
+    )
+    return served, aware, len(first)
+
+
 def compare(
-    batches: list[tuple[dict, Outcomes]], sizes: Sizes, served: Served | None = None
+    batches: list[Batch], sizes: Sizes, served: Served | None = None
 ) -> pd.DataFrame:
-    """Per batch: estimate and interval, realized figure, error, held; and, with
-    ``served``, the realized rule's status against its promise."""
+    """Per batch: estimate and interval, realized figure, error, held (by the served
+    and the source-aware interval); with ``served``, the realized rule's status."""
     rows = []
-    for about, labelled in batches:
-        params = EstimateParams(n_draws=sizes.draws, seed=about["seed"])
-        estimate = estimate_performance(
-            labelled.proba, labelled.predicted, params, labelled.members
-        )
-        realized = realized_figures(labelled)
-        row = dict(about)
+    for batch in batches:
+        estimate, aware, distinct = _estimates(batch, sizes)
+        realized = realized_figures(batch.outcomes)
+        row = batch.about | {"distinct": distinct}
         for name in (*GOALS, "set_coverage"):
-            figure = estimate[name]
+            value, low, high = (estimate[name][k] for k in ("value", "low", "high"))
             row |= {
-                f"{name}_estimated": figure["value"],
+                f"{name}_estimated": value,
                 f"{name}_realized": realized[name],
-                f"{name}_error": abs(figure["value"] - realized[name]),
-                f"{name}_held": figure["low"] <= realized[name] <= figure["high"],
-                f"{name}_width": figure["high"] - figure["low"],
+                f"{name}_error": abs(value - realized[name]),
+                f"{name}_held": low <= realized[name] <= high,
+                f"{name}_width": high - low,
+                f"{name}_held_source": aware[name]["low"]
+                <= realized[name]
+                <= aware[name]["high"],
             }
         if served is not None:
-            bootstrap = RealizedParams(n_resamples=sizes.resamples, seed=about["seed"])
-            verdict = judge(
-                realized_performance(labelled, bootstrap),
-                served.promise,
-                HealthParams(),
-            )
-            row["status"] = verdict["status"]
+            bootstrap = RealizedParams(n_resamples=sizes.resamples, seed=row["seed"])
+            found = realized_performance(batch.outcomes, bootstrap)
+            row["status"] = judge(found, served.promise, HealthParams())["status"]
         rows.append(row)
     return pd.DataFrame(rows)
 
 
 def summarise(per_batch: pd.DataFrame) -> pd.DataFrame:
     """Per shift and intensity: the goals' figures (mean error, share held, ...)."""
-    named = {"batches": ("seed", "size")}
+    named = {"batches": ("seed", "size"), "distinct": ("distinct", "mean")}
     for name in GOALS:
-        named |= {
-            f"{name}_estimated": (f"{name}_estimated", "mean"),
-            f"{name}_realized": (f"{name}_realized", "mean"),
-            f"{name}_mean_abs_error": (f"{name}_error", "mean"),
-            f"{name}_held": (f"{name}_held", "mean"),
-            f"{name}_sd": (f"{name}_width", lambda w: w.mean() / (2 * 1.96)),
-        }
+        named |= {f"{name}_{k}": (f"{name}_{k}", "mean") for k in MEANS}
+        named[f"{name}_mean_abs_error"] = (f"{name}_error", "mean")
+        named[f"{name}_sd"] = (f"{name}_width", lambda w: w.mean() / (2 * 1.96))
     if "status" in per_batch:
-        named |= {
-            "degraded": ("status", lambda s: (s == "degraded").mean()),
-            "warning": ("status", lambda s: (s == "warning").mean()),
-        }
+        for status in ("warning", "degraded"):
+            named[status] = ("status", lambda s, status=status: (s == status).mean())
     grouped = per_batch.groupby(["shift", "intensity"], sort=False)
     return grouped.agg(**named).reset_index()
 
@@ -266,15 +274,13 @@ def goals(per_batch: pd.DataFrame) -> dict[str, dict[str, float | bool]]:
     """Over every covariate-shift batch: each goal's figure and whether it is met."""
     result = {}
     for name, bound in GOALS.items():
-        error = float(per_batch[f"{name}_error"].mean())
-        held = float(per_batch[f"{name}_held"].mean())
-        result[name] = {
-            "mean_abs_error": error,
-            "error_goal": bound,
-            "held": held,
-            "held_goal": HELD_GOAL,
-            "met": error <= bound and held >= HELD_GOAL,
-        }
+        error, held, held_source = (
+            float(per_batch[f"{name}_{k}"].mean())
+            for k in ("error", "held", "held_source")
+        )
+        result[name] = {"mean_abs_error": error, "error_goal": bound, "held": held}
+        result[name] |= {"held_source": held_source, "held_goal": HELD_GOAL}
+        result[name]["met"] = error <= bound and held >= HELD_GOAL
     return result
 
 
@@ -284,12 +290,14 @@ def text_table(summary: pd.DataFrame) -> str:
     for record in summary.to_dict("records"):
         row = {"shift": record["shift"], "intensity": f"{record['intensity']:.2f}"}
         row["batches"] = str(record["batches"])
+        row["distinct rows"] = f"{record['distinct']:.0f}"
         for name, short in SHOWN.items():
             row[f"{short} est / real"] = (
                 f"{record[f'{name}_estimated']:.3f} / {record[f'{name}_realized']:.3f}"
             )
             row[f"{short} mean abs err"] = f"{record[f'{name}_mean_abs_error']:.3f}"
             row[f"{short} held"] = f"{record[f'{name}_held']:.0%}"
+            row[f"{short} held by source"] = f"{record[f'{name}_held_source']:.0%}"
             row[f"{short} sd"] = f"{record[f'{name}_sd']:.3f}"
         for status in ("warning", "degraded"):
             if status in record:
@@ -298,7 +306,7 @@ def text_table(summary: pd.DataFrame) -> str:
     return markdown_table(rows)
 
 
-def export(folder: Path, served: Served, batches: list[tuple[dict, Outcomes]]) -> None:
+def export(folder: Path, served: Served, batches: list[Batch]) -> None:
     """Batches (probabilities, served class, truth) and a labelled reference as CSV.
 
     The reference is the first half's out-of-fold probabilities (each row predicted
@@ -307,10 +315,10 @@ def export(folder: Path, served: Served, batches: list[tuple[dict, Outcomes]]) -
     classes = list(served.schema.target.classes)
     folder.mkdir(parents=True, exist_ok=True)
     frames = []
-    for number, (about, labelled) in enumerate(batches):
-        frame = pd.DataFrame(labelled.proba, columns=[f"proba_{c}" for c in classes])
-        frame["prediction"] = np.asarray(classes, dtype=object)[labelled.predicted]
-        frame["truth"] = np.asarray(classes, dtype=object)[labelled.truth]
+    for number, (about, found, _) in enumerate(batches):
+        frame = pd.DataFrame(found.proba, columns=[f"proba_{c}" for c in classes])
+        frame["prediction"] = np.asarray(classes, dtype=object)[found.predicted]
+        frame["truth"] = np.asarray(classes, dtype=object)[found.truth]
         frames.append(frame.assign(batch=number, **about))
     pd.concat(frames).to_csv(folder / "batches.csv", index=False)
     X, y = features_and_target(served.development, served.schema)  # noqa: N806
@@ -360,7 +368,8 @@ def report(result: dict[str, object], sizes: Sizes) -> None:
             f"- {SHOWN[name]}: mean |estimated - realized| "
             f"{goal['mean_abs_error']:.3f} (goal <= {goal['error_goal']}), interval "
             f"holds realized in {goal['held']:.1%} (goal >= {goal['held_goal']:.0%})"
-            f": {'met' if goal['met'] else 'NOT met'}"
+            f": {'met' if goal['met'] else 'NOT met'}; the source-aware interval "
+            f"holds it in {goal['held_source']:.1%}"
         )
     print("\n## Concept shift (estimate blind, realized falls)\n")
     print(text_table(result["concept"]))
@@ -373,8 +382,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--project", type=Path, default=ROOT, help="project folder")
     parser.add_argument("--env", default="base")
-    parser.add_argument("--batches", type=int, default=Sizes.batches)
-    parser.add_argument("--rows", type=int, default=Sizes.rows)
+    parser.add_argument("--batches", type=int, default=Sizes._field_defaults["batches"])
+    parser.add_argument("--rows", type=int, default=Sizes._field_defaults["rows"])
     parser.add_argument("--smoke", action="store_true", help="tiny sizes")
     parser.add_argument("--export", type=Path, help="write the batches here (CSV)")
     args = parser.parse_args()

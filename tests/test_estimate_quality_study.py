@@ -35,11 +35,13 @@ def test_the_study_computes_every_goals_figure(study, served, tmp_path):
     per_shift = sizes.batches * len(sizes.intensities)
     assert len(covariate) == per_shift * len(study.SHIFTS)
     assert len(concept) == sizes.batches * len(sizes.concept_intensities)
-    for _, labelled in covariate + concept:
-        assert len(labelled.truth) == sizes.rows
-        assert labelled.members is not None
+    for batch in covariate + concept:
+        assert len(batch.outcomes.truth) == len(batch.rows) == sizes.rows
+        assert batch.outcomes.members is not None
+        # the batch's rows are rows of the source half
+        assert batch.rows.max() < len(served.source)
     # every batch has its own seed
-    seeds = [about["seed"] for about, _ in covariate + concept]
+    seeds = [batch.about["seed"] for batch in covariate + concept]
     assert len(set(seeds)) == len(seeds)
 
     rows = study.compare(covariate, sizes)
@@ -47,14 +49,24 @@ def test_the_study_computes_every_goals_figure(study, served, tmp_path):
     assert len(summary) == len(study.SHIFTS) * len(sizes.intensities)
     assert (summary["batches"] == sizes.batches).all()
     for name in study.GOALS:
-        for column in ("estimated", "realized", "mean_abs_error", "held", "sd"):
+        for column in (
+            "estimated",
+            "realized",
+            "mean_abs_error",
+            "held",
+            "held_source",
+            "sd",
+        ):
             values = summary[f"{name}_{column}"]
             assert values.notna().all(), (name, column)
         assert summary[f"{name}_held"].between(0, 1).all()
+        assert summary[f"{name}_held_source"].between(0, 1).all()
+    assert (summary["distinct"] <= sizes.rows).all()
     goals = study.goals(rows)
     assert set(goals) == set(study.GOALS)
     for goal in goals.values():
         assert math.isfinite(goal["mean_abs_error"]) and 0 <= goal["held"] <= 1
+        assert 0 <= goal["held_source"] <= 1
         assert isinstance(goal["met"], bool)
 
     judged = study.compare(concept, sizes, served)
