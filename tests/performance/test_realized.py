@@ -162,3 +162,13 @@ def test_the_rule_skips_metrics_without_a_promise_or_a_figure():
     verdict = judge(realized, {"accuracy": 0.5, "f1_macro": 0.5}, RULE)
     assert verdict["status"] == "degraded"
     assert verdict["metrics"]["accuracy"]["promise"] == 0.5
+
+
+def test_a_misspelt_tolerance_or_misshaped_outcomes_are_refused():
+    with pytest.raises(ValueError, match="accurcy"):
+        HealthParams(tolerance={"accurcy": 0.05})
+    good = calibrated(10, 0)
+    with pytest.raises(ValueError, match="same rows"):
+        Outcomes(good.truth[:5], good.proba, good.predicted)
+    with pytest.raises(ValueError, match="shaped like proba"):
+        Outcomes(good.truth, good.proba, good.predicted, good.members[:, :2])

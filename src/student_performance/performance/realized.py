@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from student_performance.frozen import Frozen
 from student_performance.models.metrics import (
@@ -38,6 +38,7 @@ LOWER_IS_BETTER = frozenset({"log_loss", "brier", "ece", "set_size"})
 STATUSES = ("ok", "warning", "degraded")  # best first
 Status = Literal["ok", "warning", "degraded"]
 ROWS_PER_CHUNK = 2_000_000  # resampled rows held in memory at once
+PROBA_DIMS = 2  # rows x classes
 EPSILON = 1e-15  # log loss clips probabilities here, as models.metrics does
 
 
@@ -56,6 +57,14 @@ class Outcomes:
     proba: np.ndarray
     predicted: np.ndarray
     members: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        n = len(self.truth)
+        shapes = {len(self.predicted), len(self.proba)}
+        if self.members is not None and self.members.shape != self.proba.shape:
+            raise ValueError("members must be shaped like proba (rows x classes)")
+        if shapes != {n} or self.proba.ndim != PROBA_DIMS or not n:
+            raise ValueError("truth, proba and predicted need the same rows (>= 1)")
 
     @property
     def n_classes(self) -> int:
@@ -90,6 +99,14 @@ class HealthParams(Frozen):
         "brier": 0.05,
         "set_coverage": 0.03,
     }
+
+    @field_validator("tolerance")
+    @classmethod
+    def _known_metrics(cls, tolerance: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(tolerance) - set(REALIZED_METRICS))
+        if unknown:
+            raise ValueError(f"{unknown} are not among {REALIZED_METRICS}")
+        return tolerance
 
 
 def _row_values(outcomes: Outcomes, ece_bins: int) -> dict[str, np.ndarray]:
