@@ -59,13 +59,12 @@ def covariate_shift(frame: pd.DataFrame, params: ShiftParams) -> pd.DataFrame:
         ``(1 - intensity) * share_in_frame + intensity``.
 
     Raises:
-        ValueError: No row of ``frame`` is concerned, or none is not while the
-            intensity leaves room for them.
+        ValueError: No row of ``frame`` is concerned (or no row at all).
     """
     concerned = _concerned(frame, params)
     base = concerned.mean()
     target = (1 - params.intensity) * base + params.intensity
-    if not concerned.any() or (target < 1 and concerned.all()):
+    if not concerned.any():
         raise ValueError(f"{params.feature} in {params.values}: no rows to shift")
     weights = np.where(
         concerned, target / concerned.sum(), (1 - target) / max((~concerned).sum(), 1)
