@@ -26,6 +26,7 @@ def served(study, primary_table, dataset_schema):
 
 
 @pytest.mark.slow  # a repeated CV, a fit and a few dozen small batches: seconds
+@pytest.mark.filterwarnings("ignore:y_pred contains classes not in y_true")
 def test_the_study_computes_every_goals_figure(study, served, tmp_path):
     sizes = study.SMOKE
     assert served.promise["set_coverage"] == pytest.approx(0.9)
