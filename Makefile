@@ -147,15 +147,21 @@ study: install ## Model families beyond the candidates (make study SEEDS=10), th
 	$(BIN)/python studies/prediction_sets.py
 	$(BIN)/python studies/set_size_frontier.py
 
-test: install system-deps ## Run the whole test suite
-	$(BIN)/pytest
+# pytest-xdist: one worker per core; a test file stays on one worker (--dist loadfile),
+# so a server or cluster a module starts once is started once, and each worker trains
+# the session's model once. WORKERS=0 runs in one process.
+WORKERS ?= 2
+XDIST := $(if $(filter 0,$(WORKERS)),,-n $(WORKERS) --dist loadfile)
+
+test: install system-deps ## Run the whole test suite (WORKERS=2 processes)
+	$(BIN)/pytest $(XDIST)
 
 # The loop to run while coding: units, nodes and pipelines on in-memory catalogs; no
 # browser, server, training run or notebook (markers slow, browser, server).
 FAST_MARKERS := not slow and not browser and not server
 
-test-fast: install ## Unit, node and pipeline tests only (under 30 s): the loop while coding
-	$(BIN)/pytest -q -m "$(FAST_MARKERS)"
+test-fast: install ## Unit, node and pipeline tests only (under 25 s): the loop while coding
+	$(BIN)/pytest -q $(XDIST) -m "$(FAST_MARKERS)"
 
 lint: install ## ruff check and ruff format --check
 	$(BIN)/ruff check $(LINTED)
