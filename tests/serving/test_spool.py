@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, event, exc, inspect, text
 
-from student_performance.serving.config import ServingSettings
+from student_performance.serving.config import ServingParams
 from student_performance.serving.metrics import ServingMetrics
 from student_performance.serving.prediction_log import LogEntry, PredictionLog
 from student_performance.serving.spool import Spool
@@ -282,8 +282,8 @@ def test_a_row_the_database_refuses_is_rejected_without_holding_up_the_rest(
 
 def test_the_spool_path_is_relative_to_the_project_unless_absolute(tmp_path):
     base = {"project_path": tmp_path, "tracking_uri": "sqlite://", "model_name": "m"}
-    default = ServingSettings.model_validate(base)
-    elsewhere = ServingSettings.model_validate(
+    default = ServingParams.model_validate(base)
+    elsewhere = ServingParams.model_validate(
         base | {"prediction_log": {"spool": {"path": "/var/spool/log.sqlite"}}}
     )
 

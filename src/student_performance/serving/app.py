@@ -25,7 +25,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from student_performance.serving.bundle import ModelBundle, load_bundle
-from student_performance.serving.config import ServingSettings
+from student_performance.serving.config import ServingParams
 from student_performance.serving.dashboard import add_dashboard
 from student_performance.serving.metrics import ServingMetrics
 from student_performance.serving.middleware import RequestGuard
@@ -45,7 +45,7 @@ __all__ = ["ServiceState", "create_app"]
 
 
 def create_app(
-    settings: ServingSettings,
+    settings: ServingParams,
     *,
     loader: Callable[[], ModelBundle] | None = None,
     prediction_log: PredictionLog | None = None,
