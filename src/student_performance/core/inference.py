@@ -256,8 +256,21 @@ def predict_frame(
     result.insert(0, PREDICTION, model.classes_[predicted])
     if set_calibration is not None:
         members = apply_set_calibration(proba, set_calibration, predicted)
-        result[PREDICTION_SET] = [
-            SET_SEPARATOR.join(labels)
-            for labels in set_labels(members, list(model.classes_))
-        ]
+        result[PREDICTION_SET] = _set_texts(members, list(model.classes_), result.index)
     return result
+
+
+def _set_texts(members: np.ndarray, classes: list[str], index: pd.Index) -> pd.Series:
+    """Each row's set as text (its classes in order, joined by ``|``), written once
+    per distinct set (rows x classes of membership, as one integer per row)."""
+    bits = 1 << np.arange(len(classes), dtype=np.int64)
+    pattern = pd.Series(np.asarray(members, dtype=np.int64) @ bits, index=index)
+
+    def texts(distinct: pd.Series) -> pd.Series:
+        rows = (distinct.to_numpy()[:, None] & bits) > 0
+        return pd.Series(
+            [SET_SEPARATOR.join(labels) for labels in set_labels(rows, classes)],
+            dtype=object,
+        )
+
+    return per_distinct_value(pattern, texts)
