@@ -14,8 +14,9 @@ import pytest
 from sqlalchemy import create_engine, event, exc, inspect, text
 
 from student_performance.serving.config import ServingParams
+from student_performance.serving.log_table import LogEntry
 from student_performance.serving.metrics import ServingMetrics
-from student_performance.serving.prediction_log import LogEntry, PredictionLog
+from student_performance.serving.prediction_log import PredictionLog
 from student_performance.serving.spool import Spool
 from tests.e2e.background import wait_until
 

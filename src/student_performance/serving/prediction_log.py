@@ -28,31 +28,11 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from student_performance.serving.log_store import LogStore
-from student_performance.serving.log_table import (  # re-exported: the log's API
-    FIXED_COLUMNS,
-    LogEntry,
-    json_safe,
-    keyed_rows,
-    log_table,
-    make_engine,
-    redact,
-    short,
-)
+from student_performance.serving.log_table import LogEntry, keyed_rows, redact, short
 from student_performance.serving.spool import Spool
 
 if TYPE_CHECKING:
     from student_performance.serving.config import ServingParams
-
-__all__ = [
-    "FIXED_COLUMNS",
-    "LogEntry",
-    "PredictionLog",
-    "json_safe",
-    "log_table",
-    "make_engine",
-    "make_prediction_log",
-    "redact",
-]
 
 logger = logging.getLogger(__name__)
 
