@@ -192,6 +192,9 @@ def test_docs_render_offline_with_swagger_ui_served_locally(
 ):
     """/docs loads Swagger UI from the service itself: with the network blocked the
     page renders every operation of /openapi.json."""
+    pytest.importorskip(
+        "fastapi_offline", reason="Swagger UI's assets: fastapi-offline"
+    )
     url, page = uvicorn_server.url, offline_page
     operations = httpx.get(f"{url}/openapi.json").json()["paths"]
 

@@ -2,14 +2,17 @@
 
 FastAPI's default page loads Swagger UI from a CDN, so ``/docs`` is blank on a
 machine without internet access. The page here is FastAPI's own
-(``get_swagger_ui_html``) pointing at the copy of Swagger UI that the pinned PyPI
-package ``swagger-ui-bundle`` installs, mounted under ``/docs/assets``. Without that
+(``get_swagger_ui_html``) pointing at the copy of Swagger UI 5 (the first to read
+OpenAPI 3.1, FastAPI's version) that the pinned PyPI package ``fastapi-offline``
+installs, mounted under ``/docs/assets``; only its files are used. Without that
 package the service falls back to FastAPI's CDN page (same document, online only).
 """
 
 from __future__ import annotations
 
+import importlib.util
 import logging
+from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.openapi.docs import (
@@ -26,12 +29,15 @@ ASSETS_URL = "/docs/assets"
 
 
 def swagger_ui_dir() -> str | None:
-    """The folder of Swagger UI's files from ``swagger-ui-bundle``, or ``None``."""
+    """The folder of Swagger UI's files from ``fastapi-offline``, or ``None``."""
     try:
-        from swagger_ui_bundle import swagger_ui_path  # noqa: PLC0415
-    except ImportError:
+        spec = importlib.util.find_spec("fastapi_offline")
+    except (ImportError, ValueError):
         return None
-    return str(swagger_ui_path)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    folder = Path(next(iter(spec.submodule_search_locations))) / "static"
+    return str(folder) if (folder / "swagger-ui-bundle.js").is_file() else None
 
 
 def docs_url(assets: str | None) -> str | None:
@@ -50,7 +56,7 @@ def add_docs(app: FastAPI, assets: str | None) -> None:
     """
     if assets is None:
         logger.warning(
-            "swagger-ui-bundle is not installed: /docs loads Swagger UI from a CDN"
+            "fastapi-offline is not installed: /docs loads Swagger UI from a CDN"
         )
         return
     app.mount(ASSETS_URL, StaticFiles(directory=assets), name="docs-assets")
@@ -64,7 +70,7 @@ def add_docs(app: FastAPI, assets: str | None) -> None:
             oauth2_redirect_url=redirect,
             swagger_js_url=f"{ASSETS_URL}/swagger-ui-bundle.js",
             swagger_css_url=f"{ASSETS_URL}/swagger-ui.css",
-            swagger_favicon_url=f"{ASSETS_URL}/favicon-32x32.png",
+            swagger_favicon_url=f"{ASSETS_URL}/favicon.png",
         )
 
     @app.get(redirect, include_in_schema=False)
