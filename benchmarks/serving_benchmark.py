@@ -188,16 +188,12 @@ def _throughput(
 
 
 def _floors(
-    url: str, records: list[dict], batch: list[dict], runs: int
+    model: object, records: list[dict], batch: list[dict], runs: int
 ) -> dict[str, float]:
     """Median ms of the pyfunc predict and of the bare model, one row and the batch."""
-    import mlflow  # noqa: PLC0415
-
     from student_performance.core.inference import prepare_features  # noqa: PLC0415
     from student_performance.model_parts import model_parts  # noqa: PLC0415
 
-    info = httpx.get(f"{url}/model/info").json()
-    model = mlflow.pyfunc.load_model(info["model_uri"])
     fitted, schema, _ = model_parts(model)
     one = [pd.DataFrame([r], dtype="string") for r in records[:runs]]
     many = pd.DataFrame(batch, dtype="string")
@@ -221,18 +217,15 @@ def _floors(
     }
 
 
-def _pyfunc_vs_core(model_uri: str, rows: int, runs: int = 3) -> dict[str, float]:
+def _pyfunc_vs_core(model: object, rows: int, runs: int = 3) -> dict[str, float]:
     """The registered model's ``predict`` and the core inference on the same rows:
     best of ``runs`` seconds each, and the INFO lines one ``predict`` call logs."""
-    import mlflow  # noqa: PLC0415
-
     from student_performance.core.inference import (  # noqa: PLC0415
         predict_frame,
         prepare_features,
     )
     from student_performance.model_parts import model_parts  # noqa: PLC0415
 
-    model = mlflow.pyfunc.load_model(model_uri)
     fitted, schema, sets = model_parts(model)
     raw = pd.read_csv(RAW, dtype="string", keep_default_na=False)
     raw = raw[list(model.metadata.get_input_schema().input_names())]
@@ -303,14 +296,15 @@ def _measure(args: argparse.Namespace) -> dict[str, object]:
                     url, [batch_body], args.batch_runs, "/predict/batch"
                 ),
                 "load": _throughput(url, bodies, args.clients, args.seconds),
-                "floors": _floors(url, records, batch, args.floor_runs),
                 "info": httpx.get(f"{url}/model/info").json(),
             }
         finally:
             _stop(process)
-    measured["pyfunc"] = _pyfunc_vs_core(
-        measured["info"]["model_uri"], args.pyfunc_rows
-    )
+    import mlflow  # noqa: PLC0415 - slow to import: only once the service is up
+
+    model = mlflow.pyfunc.load_model(measured["info"]["model_uri"])
+    measured["floors"] = _floors(model, records, batch, args.floor_runs)
+    measured["pyfunc"] = _pyfunc_vs_core(model, args.pyfunc_rows)
     return measured
 
 
