@@ -123,7 +123,7 @@ def _task_states(airflow_db: Path, dag_id: str) -> dict[str, str]:
 def _write_prediction_log(project: Path) -> None:
     """The served traffic of two days: one like the training file, one drifted."""
     from student_performance.schema import DatasetSchema  # noqa: PLC0415
-    from student_performance.serving.prediction_log import (  # noqa: PLC0415
+    from student_performance.serving.log_table import (  # noqa: PLC0415
         log_table,
         make_engine,
     )

@@ -125,12 +125,18 @@ def test_champion_loads_in_a_fresh_process_and_matches_the_pipeline_model(
     raw.loc[holdout.index].to_csv(rows, index=False)  # messy text, untrimmed, odd case
     script = textwrap.dedent(
         f"""
-        import json, mlflow, pandas as pd
+        import json, logging, mlflow, pandas as pd
         model = mlflow.pyfunc.load_model("models:/{registered_model_name(project)}@champion")
         rows = pd.read_csv({str(rows)!r}, dtype=str, keep_default_na=False)
+        seen = logging.Handler(logging.INFO)
+        seen.records = []
+        seen.emit = seen.records.append
+        for name in ("", "kedro"):
+            logging.getLogger(name).addHandler(seen)
         out = model.predict(rows)
+        info = {{id(r) for r in seen.records if r.levelno == logging.INFO}}
         print(json.dumps({{"prediction": out["prediction"].tolist(),
-                          "columns": list(out.columns)}}))
+                          "columns": list(out.columns), "info_lines": len(info)}}))
         """
     )
     done = subprocess.run(
@@ -152,6 +158,7 @@ def test_champion_loads_in_a_fresh_process_and_matches_the_pipeline_model(
         "prediction_set",
     ]
     assert served["prediction"] == list(in_pipeline)
+    assert served["info_lines"] == 0  # predict runs its nodes quietly
 
 
 def test_after_new_data_the_champion_is_scored_on_the_new_folds(tmp_path):

@@ -34,7 +34,7 @@ from student_performance.core.conformal import fit_prediction_sets
 from student_performance.core.selection import fit_configuration
 from student_performance.serving.app import create_app
 from student_performance.serving.bundle import ModelBundle, load_bundle
-from student_performance.serving.config import ServingSettings, load_settings
+from student_performance.serving.config import ServingParams, load_settings
 from student_performance.serving.prediction_log import PredictionLog
 from student_performance.serving.predictor import Predictor
 from student_performance.serving.records import build_record_schema
@@ -129,7 +129,7 @@ TINY_MODEL_NAME = "student_performance-tiny"
 
 
 @pytest.fixture(scope="session")
-def serving_settings() -> ServingSettings:
+def serving_settings() -> ServingParams:
     """The project's serving settings (conf/test), serving the tiny model's name."""
     return load_settings(PROJECT_ROOT, "test", model_name=TINY_MODEL_NAME)
 
@@ -198,7 +198,7 @@ def log_url(tmp_path: Path) -> str:
 
 @pytest.fixture
 def make_client(
-    serving_settings: ServingSettings,
+    serving_settings: ServingParams,
     champion_bundle: ModelBundle,
     log_url: str,
     tmp_path: Path,
@@ -218,7 +218,7 @@ def make_client(
         url: str | None = None,
         **overrides,
     ) -> TestClient:
-        settings = ServingSettings.model_validate(
+        settings = ServingParams.model_validate(
             serving_settings.model_dump() | overrides
         )
         log = PredictionLog(

@@ -4,6 +4,7 @@ the prediction log, and the fast path against the MLflow model's own ``predict``
 from __future__ import annotations
 
 import json
+import re
 
 import pandas as pd
 import pytest
@@ -537,3 +538,21 @@ def test_prod_env_refuses_to_start_without_a_database_url(project_copy):
 
     with pytest.raises(RuntimeError, match="PREDICTION_LOG_URL"):
         settings.prediction_log_url({})
+
+
+def test_docs_load_swagger_ui_from_the_service_itself(make_client):
+    """/docs names only the service's own copy of Swagger UI (it renders offline:
+    see test_uvicorn's browser test), and that copy is served."""
+    pytest.importorskip(
+        "fastapi_offline", reason="Swagger UI's assets: fastapi-offline"
+    )
+    client = make_client()
+
+    page = client.get("/docs")
+
+    assert page.status_code == 200
+    assets = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+    assert assets and all(url.startswith("/docs/assets/") for url in assets)
+    for url in assets:
+        assert client.get(url).status_code == 200
+    assert client.get("/docs/oauth2-redirect").status_code == 200

@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, event, exc, inspect, text
 
-from student_performance.serving.config import ServingSettings
+from student_performance.serving.config import ServingParams
+from student_performance.serving.log_table import LogEntry
 from student_performance.serving.metrics import ServingMetrics
-from student_performance.serving.prediction_log import LogEntry, PredictionLog
+from student_performance.serving.prediction_log import PredictionLog
 from student_performance.serving.spool import Spool
 from tests.e2e.background import wait_until
 
@@ -282,8 +283,8 @@ def test_a_row_the_database_refuses_is_rejected_without_holding_up_the_rest(
 
 def test_the_spool_path_is_relative_to_the_project_unless_absolute(tmp_path):
     base = {"project_path": tmp_path, "tracking_uri": "sqlite://", "model_name": "m"}
-    default = ServingSettings.model_validate(base)
-    elsewhere = ServingSettings.model_validate(
+    default = ServingParams.model_validate(base)
+    elsewhere = ServingParams.model_validate(
         base | {"prediction_log": {"spool": {"path": "/var/spool/log.sqlite"}}}
     )
 

@@ -186,6 +186,30 @@ def test_page_form_predicts_and_shows_probabilities(uvicorn_server, offline_page
     assert not page.blocked and not page.console_errors
 
 
+@pytest.mark.browser
+def test_docs_render_offline_with_swagger_ui_served_locally(
+    uvicorn_server, offline_page
+):
+    """/docs loads Swagger UI from the service itself: with the network blocked the
+    page renders every operation of /openapi.json."""
+    pytest.importorskip(
+        "fastapi_offline", reason="Swagger UI's assets: fastapi-offline"
+    )
+    url, page = uvicorn_server.url, offline_page
+    operations = httpx.get(f"{url}/openapi.json").json()["paths"]
+
+    page.goto(f"{url}/docs")
+    page.wait_for_selector(".swagger-ui .opblock", timeout=15_000)
+
+    shown = {
+        block.get_attribute("data-path") or block.text_content()
+        for block in page.query_selector_all(".opblock-summary-path")
+    }
+    assert shown == set(operations)
+    assert page.blocked == []
+    assert page.console_errors == []
+
+
 def test_sigterm_writes_every_answered_prediction_to_the_log(uvicorn_server):
     url = uvicorn_server.url
     for _ in range(5):

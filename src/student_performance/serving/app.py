@@ -2,7 +2,8 @@
 
 Endpoints: ``POST /predict`` (one record), ``POST /predict/batch`` (``{"records":
 [...]}``), ``GET /health``, ``GET /model/info``, ``GET /metrics`` (Prometheus),
-``POST /admin/reload`` (API key), ``GET /`` (a page to try the model).
+``POST /admin/reload`` (API key), ``GET /`` (a page to try the model), ``GET /docs``
+(Swagger UI, served locally: ``docs``).
 
 The model answering is one reference to an immutable ``ModelBundle``. A request reads
 it once and uses that bundle to the end (validation, prediction, the names in the
@@ -25,8 +26,9 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from student_performance.serving.bundle import ModelBundle, load_bundle
-from student_performance.serving.config import ServingSettings
+from student_performance.serving.config import ServingParams
 from student_performance.serving.dashboard import add_dashboard
+from student_performance.serving.docs import add_docs, docs_url, swagger_ui_dir
 from student_performance.serving.metrics import ServingMetrics
 from student_performance.serving.middleware import RequestGuard
 from student_performance.serving.prediction_log import (
@@ -45,7 +47,7 @@ __all__ = ["ServiceState", "create_app"]
 
 
 def create_app(
-    settings: ServingSettings,
+    settings: ServingParams,
     *,
     loader: Callable[[], ModelBundle] | None = None,
     prediction_log: PredictionLog | None = None,
@@ -80,15 +82,18 @@ def create_app(
         yield
         await anyio.to_thread.run_sync(log.close)
 
+    assets = swagger_ui_dir()
     app = FastAPI(
         title="student-performance",
         summary="Predicts entrance-examination performance with the registry's "
         f"{settings.alias} of {settings.model_name}",
         version=bundle.version,
         lifespan=lifespan,
+        docs_url=docs_url(assets),
     )
     app.state.service = state
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    add_docs(app, assets)
     add_prediction_routes(app, state)
     add_info_routes(app, state)
     add_admin_routes(app, state)

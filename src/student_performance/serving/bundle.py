@@ -122,6 +122,27 @@ def _run_figures(client: Any, run_id: str | None) -> dict[str, Any]:
     }
 
 
+def _load_pyfunc(tracking_uri: str, model_uri: str) -> tuple[Any, Predictor]:
+    """The MLflow model and the predictor of its parts.
+
+    Raises:
+        ModelLoadError: It cannot be loaded, or is not a kedro-mlflow pipeline model
+            with the expected persisted inputs.
+    """
+    import mlflow  # noqa: PLC0415 - MLflow costs ~2.5 s to import: only when loading
+
+    if mlflow.get_tracking_uri() != tracking_uri:
+        mlflow.set_tracking_uri(tracking_uri)
+    if mlflow.get_registry_uri() != tracking_uri:
+        mlflow.set_registry_uri(tracking_uri)
+    try:
+        pyfunc = mlflow.pyfunc.load_model(model_uri)
+        model_selected, schema, sets = model_parts(pyfunc)
+    except Exception as err:  # whatever the cause, the caller keeps its old model
+        raise ModelLoadError(f"cannot load {model_uri}: {err}") from err
+    return pyfunc, Predictor(model_selected, schema, set_calibration=sets)
+
+
 def load_bundle(tracking_uri: str, model_name: str, alias: str) -> ModelBundle:
     """Load the version an alias points to, unwrap it, and build its predictor.
 
@@ -137,7 +158,6 @@ def load_bundle(tracking_uri: str, model_name: str, alias: str) -> ModelBundle:
         ModelLoadError: No such model or alias, or the model is not a kedro-mlflow
             pipeline model with the expected persisted inputs.
     """
-    import mlflow  # noqa: PLC0415 - MLflow costs ~2.5 s to import: only when loading
     from mlflow import MlflowClient  # noqa: PLC0415
     from mlflow.exceptions import MlflowException  # noqa: PLC0415
 
@@ -151,16 +171,7 @@ def load_bundle(tracking_uri: str, model_name: str, alias: str) -> ModelBundle:
             "train and register one first (make train)"
         ) from err
     model_uri = f"models:/{model_name}/{version.version}"
-    if mlflow.get_tracking_uri() != tracking_uri:
-        mlflow.set_tracking_uri(tracking_uri)
-    if mlflow.get_registry_uri() != tracking_uri:
-        mlflow.set_registry_uri(tracking_uri)
-    try:
-        pyfunc = mlflow.pyfunc.load_model(model_uri)
-        model_selected, schema, sets = model_parts(pyfunc)
-    except Exception as err:  # whatever the cause, the caller keeps its old model
-        raise ModelLoadError(f"cannot load {model_uri}: {err}") from err
-    predictor = Predictor(model_selected, schema, set_calibration=sets)
+    pyfunc, predictor = _load_pyfunc(tracking_uri, model_uri)
     bundle = ModelBundle(
         name=model_name,
         version=str(version.version),

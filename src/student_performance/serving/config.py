@@ -13,28 +13,26 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from student_performance.frozen import Frozen
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class Limits(_Frozen):
+class LimitsParams(Frozen):
     """Request size limits."""
 
     max_body_bytes: int = Field(1_048_576, ge=1024)
     max_batch_records: int = Field(1000, ge=1)
 
 
-class AdminSettings(_Frozen):
+class AdminParams(Frozen):
     """Where the admin API key comes from."""
 
     api_key_header: str = "X-API-Key"
     api_key_env: str = "SERVING_ADMIN_API_KEY"
 
 
-class SpoolSettings(_Frozen):
+class SpoolParams(Frozen):
     """The prediction log's spool: rows waiting on local disk for the database."""
 
     path: str = "data/07_model_output/prediction_log_spool.sqlite"
@@ -42,7 +40,7 @@ class SpoolSettings(_Frozen):
     retry_interval_s: float = Field(1.0, gt=0)
 
 
-class PredictionLogSettings(_Frozen):
+class PredictionLogParams(Frozen):
     """The prediction log: database, table, the background writer's batching, spool."""
 
     url_env: str = "PREDICTION_LOG_URL"
@@ -53,10 +51,10 @@ class PredictionLogSettings(_Frozen):
     flush_interval_s: float = Field(0.2, gt=0)
     queue_size: int = Field(100_000, ge=1)
     write_timeout_s: float | None = Field(10.0, gt=0)
-    spool: SpoolSettings = SpoolSettings()
+    spool: SpoolParams = SpoolParams()
 
 
-class DashboardSettings(_Frozen):
+class DashboardParams(Frozen):
     """``GET /dashboard``: refresh, rate window and the drift reports it shows."""
 
     refresh_s: float = Field(3.0, gt=0)
@@ -69,7 +67,7 @@ class DashboardSettings(_Frozen):
     )
 
 
-class ServingSettings(_Frozen):
+class ServingParams(Frozen):
     """Everything the service needs, resolved (paths absolute, model name known)."""
 
     project_path: Path
@@ -79,10 +77,10 @@ class ServingSettings(_Frozen):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)
     access_log: bool = False
-    limits: Limits = Limits()
-    admin: AdminSettings = AdminSettings()
-    prediction_log: PredictionLogSettings = PredictionLogSettings()
-    dashboard: DashboardSettings = DashboardSettings()
+    limits: LimitsParams = LimitsParams()
+    admin: AdminParams = AdminParams()
+    prediction_log: PredictionLogParams = PredictionLogParams()
+    dashboard: DashboardParams = DashboardParams()
 
     def prediction_log_url(self, environ: dict[str, str] | None = None) -> str:
         """The prediction log's SQLAlchemy URL.
@@ -125,13 +123,13 @@ class ServingSettings(_Frozen):
 
 def load_settings(
     project_path: str | Path, env: str | None = None, **overrides: Any
-) -> ServingSettings:
+) -> ServingParams:
     """Read the ``serving`` block, the registered model name and the tracking URI.
 
     Args:
         project_path: The Kedro project (its ``conf/`` folder is read).
         env: Conf environment over ``base`` (Kedro's default run env when ``None``).
-        **overrides: Top-level ``ServingSettings`` fields to replace (e.g. ``port``).
+        **overrides: Top-level ``ServingParams`` fields to replace (e.g. ``port``).
 
     Returns:
         The validated settings.
@@ -155,4 +153,4 @@ def load_settings(
         "model_name": params["training"]["registry"]["model_name"],
         **overrides,
     }
-    return ServingSettings.model_validate(values)
+    return ServingParams.model_validate(values)

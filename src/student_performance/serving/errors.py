@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
 
 from student_performance.serving.answers import ErrorAnswer
-from student_performance.serving.prediction_log import json_safe
+from student_performance.serving.log_table import json_safe
 from student_performance.serving.records import RecordSchema, shorten
 
 MAX_ERRORS = 50  # errors listed in one 422 answer

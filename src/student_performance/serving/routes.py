@@ -39,7 +39,7 @@ from student_performance.serving.errors import (
     parse_json,
     validate_records,
 )
-from student_performance.serving.prediction_log import LogEntry
+from student_performance.serving.log_table import LogEntry
 from student_performance.serving.records import shorten
 from student_performance.serving.state import ServiceState
 

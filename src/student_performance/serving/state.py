@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 
 from student_performance.serving.bundle import ModelBundle
-from student_performance.serving.config import ServingSettings
+from student_performance.serving.config import ServingParams
 from student_performance.serving.metrics import ServingMetrics
 from student_performance.serving.prediction_log import PredictionLog
 
@@ -17,7 +17,7 @@ class ServiceState:
 
     def __init__(
         self,
-        settings: ServingSettings,
+        settings: ServingParams,
         bundle: ModelBundle,
         loader: Callable[[], ModelBundle],
         prediction_log: PredictionLog,

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from student_performance.core.params import DecisionParams, SelectionParams, SplitParams
 from student_performance.models.metrics import METRICS
 from student_performance.pipelines.modelling._card import build_model_card
 from student_performance.pipelines.modelling._explain import (
@@ -34,8 +35,9 @@ from student_performance.pipelines.modelling.nodes import (
     summarise_candidates,
 )
 
-SELECTION = {"primary_metric": "quadratic_weighted_kappa"}
+SELECTION = SelectionParams(primary_metric="quadratic_weighted_kappa")
 DECISION = {"rule": "argmax", "cost": "absolute"}
+DECISION_PARAMS = DecisionParams(**DECISION)  # what Kedro hands the nodes
 CONFORMAL = {"level": 0.9, "mode": "marginal", "contiguous": True, "inner_splits": 3}
 SETS = {
     "level": 0.9,
@@ -48,18 +50,20 @@ EXPLAIN = {"scoring": "quadratic_weighted_kappa", "n_repeats": 3, "seed": 0}
 
 @pytest.fixture(scope="module")
 def folds(tiny_primary, tiny_schema, candidates, cv) -> pd.DataFrame:
-    return evaluate_candidates(tiny_primary, tiny_schema, candidates, cv, DECISION)
+    return evaluate_candidates(
+        tiny_primary, tiny_schema, candidates, cv, DECISION_PARAMS
+    )
 
 
 @pytest.fixture(scope="module")
 def selected(folds, candidates):
-    return summarise_candidates(folds, candidates, SELECTION, DECISION)
+    return summarise_candidates(folds, candidates, SELECTION, DECISION_PARAMS)
 
 
 def test_split_is_stratified_disjoint_and_complete(tiny_primary, tiny_schema):
     before = tiny_primary.copy()
     dev, holdout = split_development_holdout(
-        tiny_primary, tiny_schema, {"holdout_share": 0.25, "seed": 1}
+        tiny_primary, tiny_schema, SplitParams(holdout_share=0.25, seed=1)
     )
     assert len(holdout) == 30 and len(dev) == 90
     assert dev.index.intersection(holdout.index).empty
@@ -85,9 +89,11 @@ def test_evaluate_candidates_scores_every_config_on_every_fold(folds):
 
 @pytest.mark.slow  # a second full search; tests/core/test_selection.py checks a small one
 def test_evaluate_candidates_is_reproducible(tiny_primary, tiny_schema, candidates, cv):
-    first = evaluate_candidates(tiny_primary, tiny_schema, candidates, cv, DECISION)
+    first = evaluate_candidates(
+        tiny_primary, tiny_schema, candidates, cv, DECISION_PARAMS
+    )
     second = evaluate_candidates(
-        tiny_primary, tiny_schema, candidates, {**cv, "n_jobs": 2}, DECISION
+        tiny_primary, tiny_schema, candidates, {**cv, "n_jobs": 2}, DECISION_PARAMS
     )
     pd.testing.assert_frame_equal(first, second)
 
@@ -105,14 +111,16 @@ def test_models_beat_the_baseline_which_is_always_reported(selected):
 
 
 def test_summarise_keeps_the_best_config_per_candidate(folds, candidates):
-    summary, _, _ = summarise_candidates(folds, candidates, SELECTION, DECISION)
+    summary, _, _ = summarise_candidates(folds, candidates, SELECTION, DECISION_PARAMS)
     assert summary["candidate"].is_unique
     assert summary["quadratic_weighted_kappa_mean"].is_monotonic_decreasing
 
 
 def test_summarise_rejects_an_unknown_metric(folds, candidates):
     with pytest.raises(ValueError, match="primary_metric 'auc' is not one of"):
-        summarise_candidates(folds, candidates, {"primary_metric": "auc"}, DECISION)
+        summarise_candidates(
+            folds, candidates, SelectionParams(primary_metric="auc"), DECISION_PARAMS
+        )
 
 
 def test_fit_evaluate_report_explain(tiny_primary, tiny_schema, selected, folds):

@@ -52,7 +52,6 @@ def split_development_holdout(
     Returns:
         The development part and the holdout, rows unchanged.
     """
-    split = SplitParams.model_validate(split)
     development, holdout = train_test_split(
         prm_students,
         test_size=split.holdout_share,
@@ -87,7 +86,7 @@ def evaluate_candidates(
         dataset,
         candidates,
         cv,
-        DecisionParams.model_validate(decision),
+        decision,
     )
 
 
@@ -111,12 +110,8 @@ def summarise_candidates(
         best first), the selected configuration with its CV means, and the summary as
         MLflow metrics named ``<candidate>.<metric>_mean`` / ``_std``.
     """
-    selection = SelectionParams.model_validate(selection)
     summary, selected = rank_configurations(
-        model_cv_folds,
-        candidates,
-        selection.primary_metric,
-        DecisionParams.model_validate(decision),
+        model_cv_folds, candidates, selection.primary_metric, decision
     )
     metrics = {
         f"{row['candidate']}.{m}_{stat}": {

@@ -4,7 +4,8 @@
 ``prepare_inference_features`` -> ``predict_performance``) with the artifacts the
 ``training`` nodes persist (``model_selected``, the parameters) into one MLflow model
 whose single input is raw rows (``mi_raw_rows_example``'s columns, as text) and whose
-output is the predicted class plus one probability per class. After a successful run,
+output is the predicted class plus one probability per class; its ``predict`` runs the
+nodes with ``runner.SequentialRunner`` (no Kedro INFO lines per call). After a successful run,
 ``ModelRegistryHook`` registers it and applies the promotion gate
 (``parameters_training.yml``).
 
@@ -19,6 +20,7 @@ from kedro.pipeline import Pipeline
 from kedro_mlflow.pipeline.pipeline_ml import KedroMlflowPipelineMLError, PipelineML
 
 from student_performance.pipelines import data_processing, modelling
+from student_performance.pipelines.training.runner import SequentialRunner
 
 # The bundled model's dependencies, pinned to what is installed: listing them saves
 # MLflow the several seconds it spends inferring them on every training run.
@@ -89,6 +91,8 @@ def create_pipeline(**kwargs) -> Pipeline:
         ).nodes,
         inference=model.only_nodes_with_tags("inference"),
         input_name="mi_raw_rows_example",
+        # the model's predict runs its nodes quietly (runner.py)
+        kpm_kwargs={"runner": SequentialRunner()},
         log_model_kwargs={
             "name": "model",
             "pip_requirements": [f"{p}=={version(p)}" for p in _MODEL_REQUIREMENTS],
