@@ -1,7 +1,7 @@
 """The service's settings, read from the project's conf (``parameters_serving.yml``).
 
 The conf is read with Kedro's ``OmegaConfigLoader`` and the project's own loader
-arguments (``settings.CONFIG_LOADER_ARGS``), so ``--env`` overlays, ``oc.env`` and the
+arguments (``conf_loader.CONFIG_LOADER_ARGS``), so ``--env`` overlays, ``oc.env`` and the
 ``project_root`` resolver work as in ``kedro run``, without starting a Kedro session.
 Secrets (the admin API key, a database URL with a password) are never in conf: conf
 names the environment variables that hold them.
@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import Field
 
+from student_performance.conf_loader import CONFIG_LOADER_ARGS
 from student_performance.frozen import Frozen
 
 
@@ -136,13 +137,11 @@ def load_settings(
     """
     from kedro.config import OmegaConfigLoader  # noqa: PLC0415 - keep imports cheap
 
-    from student_performance import settings as project_settings  # noqa: PLC0415
-
     project = Path(project_path).resolve()
     loader = OmegaConfigLoader(
         conf_source=str(project / "conf"),
         env=env,
-        **project_settings.CONFIG_LOADER_ARGS,
+        **CONFIG_LOADER_ARGS,
     )
     params = loader["parameters"]
     mlflow_conf = loader["mlflow"]
