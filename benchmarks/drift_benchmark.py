@@ -41,11 +41,12 @@ import pandas as pd
 import yaml
 from _project import KEDRO, RAW, ROOT, project_copy
 
+from student_performance.batch.settings import EngineParams
 from student_performance.datasets import RawCSVDataset, RawCSVSourceDataset
 from student_performance.drift.settings import (
-    BatchSettings,
-    DriftThresholds,
-    ReadingSettings,
+    DriftBatchParams,
+    DriftReadingParams,
+    DriftTestsParams,
 )
 from student_performance.pipelines.data_processing.nodes import (
     QualityParams,
@@ -58,7 +59,6 @@ from student_performance.pipelines.drift_monitoring.nodes import (
     profile_current_batch,
 )
 from student_performance.schema import DatasetSchema
-from student_performance.scoring.settings import EngineSettings
 
 BUDGET_SECONDS = 20.0
 SHIFTED_SHARE = 0.3  # of coaching values replaced by " oa "
@@ -100,13 +100,13 @@ def _floor(batch: pd.DataFrame, columns: list[str]) -> float:
 def _drift(
     batch: pd.DataFrame, reference: pd.DataFrame, schema: DatasetSchema
 ) -> tuple[float, dict]:
-    settings = BatchSettings(path="generated batch")
+    settings = DriftBatchParams(path="generated batch")
     start = time.perf_counter()
     profile, _, unseen = profile_current_batch(
-        batch, schema, settings, ReadingSettings(), EngineSettings(), 42
+        batch, schema, settings, DriftReadingParams(), EngineParams(), 42
     )
     report = detect_batch_drift(
-        reference, profile, unseen, schema, DriftThresholds(), settings, 42
+        reference, profile, unseen, schema, DriftTestsParams(), settings, 42
     )
     return time.perf_counter() - start, report
 

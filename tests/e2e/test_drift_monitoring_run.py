@@ -25,6 +25,7 @@ from tests.conftest import (
     make_project_copy,
     run_kedro,
 )
+from tests.drift.ordered_model import ordered_model
 from tests.scoring.conftest import write_messy_copies
 
 pytestmark = pytest.mark.slow
@@ -42,6 +43,12 @@ KINDS = {
 
 def _artifacts(run_id: str) -> set[str]:
     return {a.path for a in mlflow.MlflowClient().list_artifacts(run_id)}
+
+
+@pytest.fixture(scope="module")
+def fitted_model(primary_table, dataset_schema):
+    """The champion's interface: drift predicts through ``core.inference``."""
+    return ordered_model(primary_table, dataset_schema)
 
 
 @pytest.fixture(scope="module")

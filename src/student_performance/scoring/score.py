@@ -24,19 +24,19 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
-from student_performance.core.inference import predict_frame
-from student_performance.drift.batch import clean_rows
-from student_performance.schema import DatasetSchema
-from student_performance.scoring.source import (
+from student_performance.batch.cleaning import clean_rows
+from student_performance.batch.records import (
     RAW_COLUMNS,
     RAW_RECORD,
     SOURCE_FILE,
     SOURCE_LINE,
     empty_piece,
 )
+from student_performance.core.distinct import per_distinct_row
+from student_performance.core.inference import predict_frame
+from student_performance.schema import DatasetSchema
 
 REASON, DETAIL = "reason", "detail"
 MALFORMED, UNKNOWN_VALUE = "malformed_record", "unknown_value"
@@ -45,29 +45,11 @@ REJECTED_COLUMNS = [SOURCE_FILE, SOURCE_LINE, REASON, DETAIL, RAW_RECORD]
 STAMP_COLUMNS = [MODEL_NAME, MODEL_VERSION, SCORED_AT]
 
 
-def _row_keys(typed: pd.DataFrame) -> np.ndarray:
-    """One integer per row, equal for rows equal in every column (NA included)."""
-    codes = [pd.factorize(typed[name], use_na_sentinel=True) for name in typed]
-    sizes = [len(uniques) + 1 for _, uniques in codes]
-    if float(np.prod(np.asarray(sizes, dtype=float))) < 2**62:
-        key = np.zeros(len(typed), dtype=np.int64)
-        for (column, _), size in zip(codes, sizes, strict=True):
-            key = key * size + (column.astype(np.int64) + 1)
-        return key
-    matrix = np.column_stack([column for column, _ in codes])
-    return np.unique(matrix, axis=0, return_inverse=True)[1].ravel()
-
-
 def _predict_distinct(
     model: Any, features: pd.DataFrame, sets: dict[str, Any] | None
 ) -> pd.DataFrame:
     """``core.inference.predict_frame`` on the distinct rows, spread back to all."""
-    keys, first = np.unique(_row_keys(features), return_index=True)
-    distinct = predict_frame(model, features.iloc[first], sets)
-    position = np.searchsorted(keys, _row_keys(features))
-    result = distinct.iloc[position]
-    result.index = features.index
-    return result
+    return per_distinct_row(features, lambda rows: predict_frame(model, rows, sets))
 
 
 def _empty_predictions(

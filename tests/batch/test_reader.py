@@ -7,15 +7,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from student_performance.batch.reader import RawBatch, RawBatchDataset, expand_paths
+from student_performance.batch.records import RAW_RECORD, SOURCE_FILE, SOURCE_LINE
 from student_performance.datasets import RawDataError
-from student_performance.scoring.source import (
-    RAW_RECORD,
-    SOURCE_FILE,
-    SOURCE_LINE,
-    RawBatch,
-    RawBatchDataset,
-    expand_paths,
-)
 
 HEADER = "grade,sport,level,hours,junk\n"
 

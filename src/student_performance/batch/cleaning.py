@@ -1,4 +1,4 @@
-"""A current batch, from raw text rows to typed columns, cleaned as training cleans.
+"""A batch of raw text rows to typed columns, cleaned as training cleans.
 
 Cleaning uses the core cleaning helpers (``check_columns``, ``normalise_frame``) so
 that a messy batch is read exactly as the training file was. They run on each column's
