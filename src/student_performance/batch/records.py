@@ -12,9 +12,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 SOURCE_FILE, SOURCE_LINE, RAW_RECORD = "source_file", "source_line", "raw_record"
 RAW_COLUMNS = [SOURCE_FILE, SOURCE_LINE]
+_AS_STRING = {
+    pa.large_string(): pd.StringDtype("pyarrow")
+}  # Arrow text as pandas "string"
 
 
 def empty_piece(features: list[str]) -> pd.DataFrame:
@@ -34,7 +38,10 @@ def shaped(
     frame = pd.DataFrame(
         {name: pd.array(values[name], dtype="string") for name in features}
     )
-    frame.insert(0, SOURCE_FILE, pd.array([path] * len(lines), dtype="string"))
+    source = pa.repeat(pa.scalar(path, pa.large_string()), len(lines))
+    frame.insert(
+        0, SOURCE_FILE, pd.array(source.to_pandas(types_mapper=_AS_STRING.get))
+    )
     frame.insert(1, SOURCE_LINE, np.asarray(lines, dtype="int64"))
     frame[RAW_RECORD] = pd.array(values[RAW_RECORD], dtype="string")
     return frame

@@ -24,9 +24,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from student_performance.batch.cleaning import clean_rows
+from student_performance.batch.cleaning import clean_rows, clean_spellings
 from student_performance.batch.records import (
     RAW_COLUMNS,
     RAW_RECORD,
@@ -61,35 +62,54 @@ def _empty_predictions(
     return predict_frame(model, typed[dataset.feature_names], sets).iloc[:0]
 
 
-def _details(invalid: pd.DataFrame) -> pd.Series:
-    """``column='value'; ...`` for each row with a value the schema does not allow."""
-    invalid = invalid[invalid.notna().any(axis=1)]
-    stacked = invalid.stack(future_stack=True).dropna()
-    if stacked.empty:
-        return pd.Series(dtype="string")
-    columns = stacked.index.get_level_values(-1).astype(str)
-    text = pd.Series(
-        [f"{c}={v!r}" for c, v in zip(columns, stacked, strict=True)],
-        index=stacked.index.get_level_values(0),
+def _details(
+    codes: dict[str, np.ndarray], invalid: pd.DataFrame, index: pd.Index
+) -> pd.Series:
+    """``column='value'; ...`` for each row with a value the schema does not allow.
+
+    Args:
+        codes: Per column, each row's spelling code (``clean_spellings``).
+        invalid: Per code, the cleaned spelling when the schema does not allow it.
+        index: The rows' labels.
+
+    Returns:
+        The rows with such a value (in order), each column's in column order.
+    """
+    found: dict[int, list[str]] = {}
+    for name, column_codes in codes.items():
+        bad = invalid[name].notna().to_numpy()
+        if not bad.any():
+            continue
+        spellings = invalid[name].to_numpy()
+        hit = np.flatnonzero(bad[column_codes] & (column_codes >= 0))
+        for row in hit:
+            found.setdefault(int(row), []).append(
+                f"{name}={spellings[column_codes[row]]!r}"
+            )
+    rows = sorted(found)
+    return pd.Series(
+        ["; ".join(found[row]) for row in rows], index=index[rows], dtype="string"
     )
-    return text.groupby(level=0, sort=False).agg("; ".join).astype("string")
 
 
 def _reasons(raw: pd.DataFrame, dataset: DatasetSchema):
-    """Typed well-formed rows, and each record's reason and detail (NA: scorable)."""
+    """Typed scorable rows, and each record's reason and detail (NA: scorable).
+
+    A malformed record's features are missing, so cleaning every row finds no value
+    the schema does not allow in it; it is set aside by its ``raw_record``.
+    """
     reason = pd.Series(pd.NA, index=raw.index, dtype="string")
     detail = pd.Series(pd.NA, index=raw.index, dtype="string")
-    malformed = raw[RAW_RECORD].notna()
+    malformed = raw[RAW_RECORD].notna().to_numpy()
     reason[malformed] = MALFORMED
     detail[malformed] = "field count differs from the header's"
-    wellformed = raw.loc[~malformed, dataset.feature_names]
-    if wellformed.empty:
-        return wellformed, reason, detail
-    typed, invalid = clean_rows(wellformed, dataset)
-    found = _details(invalid)
+    if malformed.all():
+        return raw.loc[[], dataset.feature_names], reason, detail
+    typed, codes, invalid = clean_spellings(raw[dataset.feature_names], dataset)
+    found = _details(codes, invalid, raw.index)
     reason[found.index] = UNKNOWN_VALUE
     detail[found.index] = found
-    return typed.loc[reason[typed.index].isna(), dataset.feature_names], reason, detail
+    return typed.loc[reason.isna().to_numpy(), dataset.feature_names], reason, detail
 
 
 def score_piece(
