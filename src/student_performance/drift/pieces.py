@@ -157,6 +157,7 @@ def profile_piece(
     dataset = DatasetSchema.model_validate(schema)
     fields = list(dict.fromkeys(header)) if piece.kind == "csv" else columns
     raw = batch.read_piece(piece, fields)
+    raw.index = pd.Index(raw[SOURCE_LINE], name=SOURCE_LINE)  # as RawCSVDataset
     malformed = raw[RAW_RECORD].notna()
     raw = raw.loc[~malformed]
     if piece.kind == "csv":
@@ -205,11 +206,12 @@ def merge_profiles(
         if tables
         else empty_unseen()
     )
-    sample = pd.concat([part.sample for part in parts], ignore_index=True)
+    sample = pd.concat([part.sample for part in parts])
     if _KEY in sample.columns:
         if max_rows is not None and len(sample) > max_rows:
-            sample = sample.nsmallest(max_rows, _KEY).sort_index()
-        sample = sample.drop(columns=_KEY).reset_index(drop=True)
+            order = np.argsort(sample[_KEY].to_numpy(), kind="stable")[:max_rows]
+            sample = sample.iloc[np.sort(order)]  # the smallest keys, in batch order
+        sample = sample.drop(columns=_KEY)
     return BatchProfile(
         profiles,
         unseen,
