@@ -101,7 +101,7 @@ def test_fresh_clone_runs_the_simulations(processed):
 
 
 def test_without_a_batch_fails_saying_how_to_give_one(processed):
-    with pytest.raises(Exception, match=r"file not found: no batch to check"):
+    with pytest.raises(Exception, match=r"no such file or folder: no batch to check"):
         run_kedro(processed, ["drift_monitoring"], env="test")
 
 
