@@ -179,6 +179,23 @@ def _arrow_rows(data: bytes, keep: np.ndarray, starts, wanted: list[int]):
     return [table.column(name) for name in names]
 
 
+def _with_gaps(column: pa.ChunkedArray, good: np.ndarray) -> pa.ChunkedArray:
+    """The well-formed records' values with a missing value at each malformed one:
+    slices of ``column`` and null chunks, no copy of the values."""
+    if good.all():
+        return column
+    chunks, taken, done = [], 0, 0
+    for bad in np.flatnonzero(~good):
+        run = int(bad) - done
+        chunks += [column.slice(taken, run), pa.nulls(1, column.type)]
+        taken, done = taken + run, int(bad) + 1
+    chunks.append(column.slice(taken))
+    return pa.chunked_array(
+        [chunk for part in chunks for chunk in getattr(part, "chunks", [part])],
+        type=column.type,
+    )
+
+
 def _read_plain(data: bytes, columns: list[str], features: list[str]):
     """``_parse_records``' answer for a plain piece (``_plain``), by array operations."""
     starts, ends, fields = _lines(data)
@@ -188,13 +205,9 @@ def _read_plain(data: bytes, columns: list[str], features: list[str]):
     good = fields == len(columns)
     wanted = [columns.index(name) for name in features]
     found = _arrow_rows(data, good, starts, wanted) if good.any() else []
-    take = np.full(len(good), -1)
-    take[good] = np.arange(int(good.sum()))
-    index = None if good.all() else pa.array(take, mask=take < 0)
     values: dict[str, Any] = {name: [None] * len(good) for name in features}
     for name, column in zip(features, found, strict=False):
-        spread = column if index is None else column.combine_chunks().take(index)
-        values[name] = spread.to_pandas(types_mapper=_AS_STRING.get)
+        values[name] = _with_gaps(column, good).to_pandas(types_mapper=_AS_STRING.get)
     raw = np.full(len(good), None, dtype=object)
     for i in np.flatnonzero(~good):
         raw[i] = data[starts[i] : ends[i]].decode("utf-8")

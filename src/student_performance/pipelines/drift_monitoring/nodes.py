@@ -94,10 +94,10 @@ def profile_current_batch(
 ) -> tuple[dict[str, Any], pd.DataFrame, pd.DataFrame]:
     """Clean, type and profile the current batch exactly as training data is cleaned.
 
-    A frame (base: one CSV file; served: the prediction log) is profiled whole, here.
-    A lazy batch (``--env dask``: a file, glob or folder) is profiled piece by piece
-    on the engine's Dask cluster (``engine.name: dask``) or here (``pandas``); the
-    counts add up to the whole batch's (``drift.pieces``).
+    A lazy batch (``batch.RawBatch``: a file, glob or folder) is profiled piece by
+    piece here (``engine.name: pandas``) or on the engine's Dask cluster (``dask``);
+    the counts add up to the whole batch's (``drift.pieces``). A frame (``--env
+    served``: the prediction log) is profiled whole, here.
 
     Args:
         raw_drift_batch: Raw rows, every cell as text, or a ``RawBatch``: all feature

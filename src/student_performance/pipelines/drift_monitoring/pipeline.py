@@ -6,9 +6,9 @@ Two pipelines, one namespace (``drift_monitoring``); the seeded simulations are 
 ``create_pipeline`` (registered as ``drift_monitoring``; needs a batch, so it is not in
 ``__default__``; needs no model):
     inputs: ``prm_students`` (the reference), ``raw_drift_batch`` (the current batch,
-    raw text: one frame, or with ``--env dask`` a lazy file, glob or folder profiled
-    piece by piece on a Dask cluster; its path is the runtime parameter
-    ``drift_batch``), ``params:dataset``, ``params:random_seed``,
+    raw text: a lazy file, glob or folder profiled piece by piece, here or with
+    ``--env dask`` on a Dask cluster; ``--env served``: one frame; its path is the
+    runtime parameter ``drift_batch``), ``params:dataset``, ``params:random_seed``,
     ``params:drift_monitoring.{batch,reading,engine,tests}``
     outputs: ``rpt_drift_report`` (JSON verdict, MLflow artifact), ``rpt_drift_html``
     (self-contained HTML, MLflow artifact), ``rpt_drift_metrics`` (MLflow metrics
