@@ -8,14 +8,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from student_performance.batch.cleaning import clean_batch
+from student_performance.batch.cluster import dask_client
+from student_performance.batch.reader import RawBatchDataset
+from student_performance.batch.settings import DaskParams
 from student_performance.datasets import RawCSVDataset
-from student_performance.drift.batch import clean_batch
 from student_performance.drift.detect import compare_profiles, profile_frame
 from student_performance.drift.pieces import profile_batch, profile_rows
-from student_performance.drift.settings import DriftThresholds
-from student_performance.scoring.engines import dask_client
-from student_performance.scoring.settings import DaskSettings
-from student_performance.scoring.source import RawBatchDataset
+from student_performance.drift.settings import DriftTestsParams
 from tests.scoring.conftest import write_messy_copies
 
 CHUNK_ROWS = 500
@@ -48,7 +48,7 @@ def _assert_same(merged, whole, reference, dataset_schema):
         np.testing.assert_array_equal(profile.counts, whole.profiles[name].counts)
         assert profile.missing == whole.profiles[name].missing
     assert merged.unseen.to_dict("records") == whole.unseen.to_dict("records")
-    settings = {"dataset": dataset_schema, "thresholds": DriftThresholds(), "seed": 1}
+    settings = {"dataset": dataset_schema, "thresholds": DriftTestsParams(), "seed": 1}
     assert compare_profiles(reference, merged.profiles, merged.unseen, **settings) == (
         compare_profiles(reference, whole.profiles, whole.unseen, **settings)
     )
@@ -67,9 +67,8 @@ def test_pieces_in_process_add_up_to_the_whole(batch, whole, reference, dataset_
     # the two records with Caste 'Brahmin', and the target's unseen values
     assert merged.unseen.query("column == 'Caste'")["count"].sum() == 2
     _assert_same(merged, whole, reference, dataset_schema)
-    pd.testing.assert_frame_equal(
-        merged.sample, whole.sample.reset_index(drop=True), check_exact=True
-    )
+    # the same rows, indexed by their line as RawCSVDataset indexes them
+    pd.testing.assert_frame_equal(merged.sample, whole.sample, check_exact=True)
 
 
 def test_lines_of_empty_fields_are_no_records_on_both_paths(
@@ -127,7 +126,7 @@ def test_pieces_on_a_cluster_add_up_to_the_whole(
     batch, whole, reference, dataset_schema, monkeypatch
 ):
     monkeypatch.delenv("DASK_SCHEDULER_ADDRESS", raising=False)
-    with dask_client(DaskSettings(workers=2, memory_limit="1GB")) as client:
+    with dask_client(DaskParams(workers=2, memory_limit="1GB")) as client:
         merged = profile_batch(batch, dataset_schema, CHUNK_ROWS, client)
         sampled = profile_batch(
             batch, dataset_schema, CHUNK_ROWS, client, max_rows=200, seed=3

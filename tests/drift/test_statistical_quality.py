@@ -11,13 +11,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from student_performance.drift.batch import clean_rows, unseen_table
+from student_performance.batch.cleaning import clean_rows, unseen_table
 from student_performance.drift.detect import compare_profiles, profile_frame
-from student_performance.drift.model import performance_drop, predict_frame
+from student_performance.drift.prediction_drift import (
+    performance_drop,
+    predicted_classes,
+)
 from student_performance.drift.settings import (
-    DriftThresholds,
-    PerformanceSettings,
-    SimulationSettings,
+    DriftTestsParams,
+    PerformanceParams,
+    SimulationParams,
 )
 from student_performance.drift.simulate import (
     destination_category,
@@ -29,7 +32,7 @@ from tests.conftest import as_raw
 # Hundreds of seeded batches per test: part of `make test`, not of `make test-fast`.
 pytestmark = pytest.mark.slow
 
-THRESHOLDS = DriftThresholds(monte_carlo_samples=999)
+THRESHOLDS = DriftTestsParams(monte_carlo_samples=999)
 N_SPLITS = 200
 
 
@@ -121,7 +124,7 @@ def test_power_for_a_moderate_shift_of_one_feature(primary_table, dataset_schema
 def test_every_simulation_kind_is_detected_from_intensity_half(
     primary_table, dataset_schema
 ):
-    settings = SimulationSettings(intensities=(0.0, 0.5, 1.0), repeats=10)
+    settings = SimulationParams(intensities=(0.0, 0.5, 1.0), repeats=10)
     table = detection_rates(
         primary_table,
         dataset=dataset_schema,
@@ -144,12 +147,12 @@ def test_every_simulation_kind_is_detected_from_intensity_half(
 def test_performance_check_false_alarms_and_power(
     primary_table, dataset_schema, fitted_model
 ):
-    predicted = predict_frame(fitted_model, primary_table, dataset_schema)
+    predicted = predicted_classes(fitted_model, primary_table, dataset_schema)
     accuracy = float(
         (predicted["prediction"] == predicted[dataset_schema.target.name]).mean()
     )
     champion = {"holdout": {"accuracy": accuracy, "f1_macro": 0.0}}
-    settings = PerformanceSettings(metrics=("accuracy",), bootstrap_samples=500)
+    settings = PerformanceParams(metrics=("accuracy",), bootstrap_samples=500)
     target = dataset_schema.target.name
 
     def _flagged(frame: pd.DataFrame, seed: int) -> bool:

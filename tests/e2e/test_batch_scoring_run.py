@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from student_performance.scoring.model import RegisteredModelDataset
+from student_performance.scoring.registered import RegisteredModelDataset
 from tests.conftest import latest_mlflow_run, registered_model_name, run_kedro
 from tests.scoring.conftest import write_messy_copies
 

@@ -13,7 +13,7 @@ from student_performance.core.conformal import fit_prediction_sets
 from student_performance.models.candidates import build_candidate
 from student_performance.models.estimators import OrderedClassifier
 from student_performance.schema import DatasetSchema
-from student_performance.scoring.model import ScoringModel
+from student_performance.scoring.registered import ScoringModel
 
 # Records no schema accepts, written among the messy file's own.
 BAD_LINES = [

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from student_performance.batch.records import empty_piece
 from student_performance.core.inference import predict_frame, prepare_features
 from student_performance.scoring.score import (
     MALFORMED,
@@ -13,7 +14,6 @@ from student_performance.scoring.score import (
     score_piece,
     split_results,
 )
-from student_performance.scoring.source import empty_piece
 
 STAMP = {
     "model_name": "m",

@@ -4,7 +4,7 @@ Pure functions on typed frames (the primary table's dtypes). A column's distribu
 is flagged only when the Benjamini-Hochberg adjusted p-value (across all the batch's
 columns) is below ``alpha`` AND its PSI reaches the warning / drift level; missing-value
 shares and values never seen in the reference are separate checks with their own
-levels. See ``DriftThresholds`` for every knob.
+levels. See ``DriftTestsParams`` for every knob.
 """
 
 from __future__ import annotations
@@ -18,15 +18,8 @@ import pandas as pd
 from student_performance.schema import DatasetSchema, FeatureKind
 
 from . import stats
-from .settings import DriftThresholds
-
-LEVELS = ("ok", "warning", "drift")
-STATUS_CODES = {
-    "insufficient_data": -1,
-    "ok": 0,
-    "warning": 1,
-    "drift": 2,
-}
+from .settings import DriftTestsParams
+from .verdict import column_alerts, not_assessed, verdict, worst_level
 
 
 @dataclass(frozen=True)
@@ -102,7 +95,7 @@ def json_float(value: float | None) -> float | None:
 def _categorical_distribution(
     ref: ColumnProfile,
     cur: ColumnProfile,
-    thresholds: DriftThresholds,
+    thresholds: DriftTestsParams,
     rng: np.random.Generator,
 ) -> dict[str, Any]:
     chi2 = stats.chi2_homogeneity(
@@ -138,7 +131,7 @@ def _categorical_distribution(
 
 
 def _numeric_distribution(
-    ref: ColumnProfile, cur: ColumnProfile, thresholds: DriftThresholds
+    ref: ColumnProfile, cur: ColumnProfile, thresholds: DriftTestsParams
 ) -> dict[str, Any]:
     ks = stats.ks_test(ref.values, cur.values)
     if ks is None:
@@ -227,7 +220,7 @@ def compare_column(
     ref: ColumnProfile,
     cur: ColumnProfile,
     raw_unseen: dict[str, int],
-    thresholds: DriftThresholds,
+    thresholds: DriftTestsParams,
     rng: np.random.Generator,
 ) -> dict[str, Any]:
     """Tests, effect sizes, missing-share change and unseen values of one column.
@@ -290,108 +283,6 @@ def _count_unseen(
     )
 
 
-def gate_level(
-    p_adjusted: float | None,
-    effect: float | None,
-    warn: float,
-    drift: float,
-    alpha: float,
-) -> str:
-    """The level of a tested effect: significant AND large enough."""
-    if p_adjusted is None or effect is None or p_adjusted >= alpha:
-        return "ok"
-    return "drift" if effect >= drift else "warning" if effect >= warn else "ok"
-
-
-def _column_alerts(
-    row: dict[str, Any], role: str, thresholds: DriftThresholds
-) -> list[dict[str, Any]]:
-    """The alerts (kind, level, message) of one compared column."""
-    t, name, alerts = thresholds, row["column"], []
-    level = gate_level(
-        row["p_adjusted"], row["psi"], t.psi_warning, t.psi_drift, t.alpha
-    )
-    if level != "ok":
-        label = f"{name} (target)" if role == "target" else name
-        message = (
-            f"{label}: distribution changed (PSI {row['psi']:.3f}, "
-            f"adjusted p {row['p_adjusted']:.2g})"
-        )
-        alerts.append({"kind": f"{role}_drift", "level": level, "message": message})
-    missing = row["missing"]
-    level = gate_level(
-        missing["p_adjusted"],
-        missing["change"],
-        t.missing_warning,
-        t.missing_drift,
-        t.alpha,
-    )
-    if level != "ok":
-        message = f"{name}: missing share {missing['reference']:.1%} -> {missing['current']:.1%}"
-        alerts.append({"kind": "missing_values", "level": level, "message": message})
-    unseen = row["unseen"]
-    if unseen["share"] > t.unseen_warning:
-        level = "drift" if unseen["share"] > t.unseen_drift else "warning"
-        shown = dict(sorted(unseen["values"].items(), key=lambda kv: -kv[1])[:5])
-        message = (
-            f"{name}: {unseen['count']} values ({unseen['share']:.1%}) never seen in the "
-            f"reference: {shown}"
-        )
-        alerts.append({"kind": "unseen_values", "level": level, "message": message})
-    return alerts
-
-
-def worst_level(levels: list[str]) -> str:
-    """The most severe of ``ok`` < ``warning`` < ``drift`` (``ok`` when empty)."""
-    return max(levels, key=LEVELS.index, default="ok")
-
-
-def verdict(
-    alerts: list[dict[str, Any]], thresholds: DriftThresholds
-) -> dict[str, Any]:
-    """Overall status, reasons, whether to retrain and what to do, from the alerts."""
-    status = worst_level([a["level"] for a in alerts])
-    retrain = any(
-        a["level"] == "drift" and a["kind"] in thresholds.retrain_on for a in alerts
-    )
-    if retrain:
-        action = (
-            "retrain: run `kedro run --pipelines training` (scripts/monitor_and_retrain.sh"
-            " does it); the model registry's gate decides whether the new model is promoted"
-        )
-    elif status == "drift":
-        action = (
-            "fix the data feed (missing or unseen values) before trusting predictions; "
-            "retraining would not help"
-        )
-    elif status == "warning":
-        action = "watch: check the next batch; no retraining yet"
-    else:
-        action = "none: keep serving the current model"
-    return {
-        "status": status,
-        "status_code": STATUS_CODES[status],
-        "retrain_recommended": retrain,
-        "action": action,
-        "reasons": [a["message"] for a in alerts if a["level"] == status],
-        "alerts": alerts,
-    }
-
-
-def not_assessed(status: str, n_rows: int, message: str) -> dict[str, Any]:
-    """A report without a verdict: no batch, or too few rows to judge."""
-    return {
-        "status": status,
-        "status_code": STATUS_CODES[status],
-        "retrain_recommended": False,
-        "action": message,
-        "reasons": [message] if status == "insufficient_data" else [],
-        "alerts": [],
-        "rows": n_rows,
-        "columns": [],
-    }
-
-
 def _raw_unseen(unseen: pd.DataFrame) -> dict[str, dict[str, int]]:
     table: dict[str, dict[str, int]] = {}
     for column, value, count in unseen[["column", "value", "count"]].itertuples(
@@ -401,13 +292,35 @@ def _raw_unseen(unseen: pd.DataFrame) -> dict[str, dict[str, int]]:
     return table
 
 
+def _judge_row(
+    row: dict[str, Any],
+    role: str,
+    p_adjusted: float,
+    p_missing: float,
+    thresholds: DriftTestsParams,
+) -> list[dict[str, Any]]:
+    """Set a compared column's adjusted p-values, level and reason; its alerts."""
+    row.update(
+        role=role, p_value=json_float(row["p_value"]), p_adjusted=json_float(p_adjusted)
+    )
+    row["missing"].update(
+        p_value=json_float(row["missing"]["p_value"]),
+        p_adjusted=json_float(p_missing),
+    )
+    alerts = column_alerts(row, role, thresholds)
+    row["level"] = worst_level([a["level"] for a in alerts])
+    row["flagged"] = row["level"] != "ok"
+    row["reason"] = "; ".join(a["message"] for a in alerts) or None
+    return alerts
+
+
 def compare_profiles(
     reference: dict[str, ColumnProfile],
     current: dict[str, ColumnProfile],
     unseen: pd.DataFrame,
     *,
     dataset: DatasetSchema,
-    thresholds: DriftThresholds,
+    thresholds: DriftTestsParams,
     seed: int,
 ) -> dict[str, Any]:
     """The drift report of a batch against the reference.
@@ -451,18 +364,7 @@ def compare_profiles(
     for row, p_adj, p_missing, p_new in zip(rows, adjusted, missing, new, strict=True):
         _count_unseen(row["unseen"], p_new, n_rows, thresholds.alpha)
         role = "target" if row["column"] == dataset.target.name else "feature"
-        row.update(
-            role=role, p_value=json_float(row["p_value"]), p_adjusted=json_float(p_adj)
-        )
-        row["missing"].update(
-            p_value=json_float(row["missing"]["p_value"]),
-            p_adjusted=json_float(p_missing),
-        )
-        column_alerts = _column_alerts(row, role, thresholds)
-        row["level"] = worst_level([a["level"] for a in column_alerts])
-        row["flagged"] = row["level"] != "ok"
-        row["reason"] = "; ".join(a["message"] for a in column_alerts) or None
-        alerts += column_alerts
+        alerts += _judge_row(row, role, p_adj, p_missing, thresholds)
     return {
         **verdict(alerts, thresholds),
         "rows": n_rows,

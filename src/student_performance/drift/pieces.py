@@ -1,8 +1,8 @@
 """Drift profiles of a batch too large for one frame: piece by piece, or on a cluster.
 
-The batch is a ``scoring.source.RawBatch`` (the lazy reader batch scoring uses: one
+The batch is a ``batch.reader.RawBatch`` (the lazy reader batch scoring uses too: one
 file, a glob or a folder of CSV / Parquet, planned into pieces). Each piece is cleaned
-by ``batch.clean_batch`` and profiled by ``detect.profile_frame`` (``profile_rows``,
+by ``batch.cleaning.clean_batch`` and profiled by ``detect.profile_frame`` (``profile_rows``,
 which also profiles a batch already read as one frame), in this process or on Dask
 workers; the per-piece profiles (category counts, missing counts, numeric values) and
 unseen-value counts are then added up. Counts add exactly, so the merged profiles
@@ -30,18 +30,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from student_performance.drift.batch import clean_batch, empty_unseen
+from student_performance.batch.cleaning import clean_batch, empty_unseen
+from student_performance.batch.reader import Piece, RawBatch
+from student_performance.batch.records import RAW_RECORD, SOURCE_FILE, SOURCE_LINE
 from student_performance.drift.detect import ColumnProfile, profile_frame
 from student_performance.schema import DatasetSchema
-from student_performance.scoring.source import (
-    RAW_RECORD,
-    SOURCE_FILE,
-    SOURCE_LINE,
-    Piece,
-    RawBatch,
-)
 
 Profiles = dict[str, ColumnProfile]
+# The modules a Dask worker profiling pieces needs, imported once it is up
+# (``batch.cluster.dask_client``'s ``preload``).
+WORKER_MODULES = ("student_performance.drift.pieces",)
 _KEY = "__sample_key"  # a sampled row's hash key, while pieces are merged
 
 
@@ -90,7 +88,7 @@ def profile_rows(
     """Clean, type and profile raw rows (a frame, or one piece of a lazy batch).
 
     Args:
-        raw: Raw rows, every cell as text (``batch.clean_rows``' contract).
+        raw: Raw rows, every cell as text (``batch.cleaning.clean_rows``' contract).
         dataset: The schema.
         rate: Share of the rows to keep in ``sample`` (1: all of them).
         keys: Per row, a number in [0, 1): rows under ``rate`` are sampled (needed
@@ -100,7 +98,7 @@ def profile_rows(
         The profiles, unseen values and typed sample of the rows.
 
     Raises:
-        RawDataError: As ``batch.clean_batch``.
+        RawDataError: As ``batch.cleaning.clean_batch``.
     """
     typed, unseen = clean_batch(raw, dataset)
     sample = typed
@@ -159,6 +157,7 @@ def profile_piece(
     dataset = DatasetSchema.model_validate(schema)
     fields = list(dict.fromkeys(header)) if piece.kind == "csv" else columns
     raw = batch.read_piece(piece, fields)
+    raw.index = pd.Index(raw[SOURCE_LINE], name=SOURCE_LINE)  # as RawCSVDataset
     malformed = raw[RAW_RECORD].notna()
     raw = raw.loc[~malformed]
     if piece.kind == "csv":
@@ -207,11 +206,12 @@ def merge_profiles(
         if tables
         else empty_unseen()
     )
-    sample = pd.concat([part.sample for part in parts], ignore_index=True)
+    sample = pd.concat([part.sample for part in parts])
     if _KEY in sample.columns:
         if max_rows is not None and len(sample) > max_rows:
-            sample = sample.nsmallest(max_rows, _KEY).sort_index()
-        sample = sample.drop(columns=_KEY).reset_index(drop=True)
+            order = np.argsort(sample[_KEY].to_numpy(), kind="stable")[:max_rows]
+            sample = sample.iloc[np.sort(order)]  # the smallest keys, in batch order
+        sample = sample.drop(columns=_KEY)
     return BatchProfile(
         profiles,
         unseen,

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
+
+from student_performance.batch.settings import ReadingParams
+from student_performance.frozen import Frozen
 
 ReasonKind = Literal[
     "feature_drift",
@@ -27,11 +30,7 @@ SimulationKind = Literal[
 ]
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class BatchSettings(_Frozen):
+class DriftBatchParams(Frozen):
     """Where the current batch comes from.
 
     ``path`` is set at run time (``--params drift_batch=path.csv``); ``None`` means no
@@ -41,21 +40,19 @@ class BatchSettings(_Frozen):
     path: str | None = None
 
 
-class ReadingSettings(_Frozen):
-    """How a lazy batch (``RawBatchDataset``: a file, glob or folder of CSV / Parquet,
-    the ``dask`` environment's ``raw_drift_batch``) is read; a batch the catalog gives
-    as one frame is profiled whole.
+class DriftReadingParams(ReadingParams):
+    """How a lazy batch (``batch.RawBatchDataset``: a file, glob or folder of CSV /
+    Parquet) is read; a batch the catalog gives as one frame is profiled whole.
 
     ``chunk_rows`` records make a piece (memory is bounded by a piece). The model part
     (``drift_monitoring_model``) predicts every row of a batch of at most
     ``model_rows`` records, else a seeded uniform sample of at most ``model_rows``.
     """
 
-    chunk_rows: int = Field(100_000, ge=1)
     model_rows: int = Field(100_000, ge=1)
 
 
-class DriftThresholds(_Frozen):
+class DriftTestsParams(Frozen):
     """Tests, effect sizes and alert levels.
 
     A feature's distribution is flagged only when its Benjamini-Hochberg adjusted
@@ -84,7 +81,7 @@ class DriftThresholds(_Frozen):
     )
 
     @model_validator(mode="after")
-    def _check_order(self) -> DriftThresholds:
+    def _check_order(self) -> DriftTestsParams:
         if self.psi_warning > self.psi_drift:
             raise ValueError("psi_warning must not exceed psi_drift")
         if self.missing_warning > self.missing_drift:
@@ -94,7 +91,7 @@ class DriftThresholds(_Frozen):
         return self
 
 
-class PerformanceSettings(_Frozen):
+class PerformanceParams(Frozen):
     """Performance drop against the champion's reference figures.
 
     A metric is flagged when it is more than ``max_relative_drop`` below the reference
@@ -108,7 +105,7 @@ class PerformanceSettings(_Frozen):
     bootstrap_samples: int = Field(1000, ge=99)
 
 
-class SimulationSettings(_Frozen):
+class SimulationParams(Frozen):
     """Seeded drift simulations run when no batch is given.
 
     ``intensity`` runs from 0 (no drift) to 1. Feature shift and label imbalance are
@@ -138,7 +135,7 @@ class SimulationSettings(_Frozen):
     unseen_max_share: float = Field(0.2, gt=0, le=1)
 
     @model_validator(mode="after")
-    def _check_intensities(self) -> SimulationSettings:
+    def _check_intensities(self) -> SimulationParams:
         if not self.intensities or any(not 0 <= i <= 1 for i in self.intensities):
             raise ValueError("intensities must be a non-empty list of values in [0, 1]")
         return self

@@ -24,12 +24,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from student_performance.batch.cleaning import clean_rows, unseen_table
 from student_performance.schema import DatasetSchema, FeatureKind
 
 from . import stats
-from .batch import clean_rows, unseen_table
-from .detect import LEVELS, ColumnProfile, compare_profiles, profile_frame
-from .settings import DriftThresholds, SimulationSettings
+from .detect import ColumnProfile, compare_profiles, profile_frame
+from .settings import DriftTestsParams, SimulationParams
+from .verdict import LEVELS
 
 MIN_DESTINATION_SHARE = 0.05
 
@@ -133,6 +134,37 @@ def _replace_text(
     return out
 
 
+def _text_drift(
+    raw: pd.DataFrame,
+    done: dict[str, Any],
+    dataset: DatasetSchema,
+    settings: SimulationParams,
+    rng: np.random.Generator,
+) -> pd.DataFrame:
+    """Missing tokens and unseen categories in the raw text, as ``done`` asks."""
+    kind, intensity = done["kind"], done["intensity"]
+    combined, features = kind == "combined", dataset.feature_names
+    if intensity > 0 and (kind == "missing_values" or combined):
+        done["missing_values"] = _pick(features, settings.missing_features, rng)
+        raw = _replace_text(
+            raw,
+            done["missing_values"],
+            intensity * settings.missing_max_share,
+            list(dataset.missing_tokens),
+            rng,
+        )
+    if intensity > 0 and (kind == "unseen_categories" or combined):
+        done["unseen_categories"] = _pick(features, settings.unseen_features, rng)
+        raw = _replace_text(
+            raw,
+            done["unseen_categories"],
+            intensity * settings.unseen_max_share,
+            ["UNSEEN_A", "UNSEEN_B", "UNSEEN_C"],
+            rng,
+        )
+    return raw
+
+
 def simulate_batch(
     source: pd.DataFrame,
     reference: dict[str, ColumnProfile],
@@ -140,7 +172,7 @@ def simulate_batch(
     kind: str,
     intensity: float,
     dataset: DatasetSchema,
-    settings: SimulationSettings,
+    settings: SimulationParams,
     rng: np.random.Generator,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """One simulated batch as raw text, and what was done to it.
@@ -149,7 +181,7 @@ def simulate_batch(
         source: Typed rows to draw from (target and features).
         reference: Profiles of the reference the batch will be compared with (they
             calibrate the PSI-based intensities).
-        kind: One of ``SimulationSettings.kinds``.
+        kind: One of ``SimulationParams.kinds``.
         intensity: 0 (no drift) to 1.
         dataset: The schema.
         settings: Sizes, shares and how many features each kind touches.
@@ -159,7 +191,6 @@ def simulate_batch(
         The batch (every cell text, as a raw file would give it) and a description:
         kind, intensity and the columns each drift was applied to.
     """
-    combined = kind == "combined"
     features = dataset.feature_names
     imbalance = (
         intensity * settings.max_psi if kind in {"label_imbalance", "combined"} else 0
@@ -180,25 +211,7 @@ def simulate_batch(
                 intensity * settings.numeric_shift_sd,
                 rng,
             )
-    raw = typed.astype("string")
-    if intensity > 0 and (kind == "missing_values" or combined):
-        done["missing_values"] = _pick(features, settings.missing_features, rng)
-        raw = _replace_text(
-            raw,
-            done["missing_values"],
-            intensity * settings.missing_max_share,
-            list(dataset.missing_tokens),
-            rng,
-        )
-    if intensity > 0 and (kind == "unseen_categories" or combined):
-        done["unseen_categories"] = _pick(features, settings.unseen_features, rng)
-        raw = _replace_text(
-            raw,
-            done["unseen_categories"],
-            intensity * settings.unseen_max_share,
-            ["UNSEEN_A", "UNSEEN_B", "UNSEEN_C"],
-            rng,
-        )
+    raw = _text_drift(typed.astype("string"), done, dataset, settings, rng)
     return raw, done
 
 
@@ -211,7 +224,7 @@ def assess_batches(
     reference: dict[str, ColumnProfile],
     *,
     dataset: DatasetSchema,
-    thresholds: DriftThresholds,
+    thresholds: DriftTestsParams,
     seed: int,
 ) -> list[dict[str, Any]]:
     """Clean raw batches as real ones (in one pass) and compare each with the reference.
@@ -254,8 +267,8 @@ def detection_rates(
     source: pd.DataFrame,
     *,
     dataset: DatasetSchema,
-    thresholds: DriftThresholds,
-    settings: SimulationSettings,
+    thresholds: DriftTestsParams,
+    settings: SimulationParams,
     seed: int,
 ) -> pd.DataFrame:
     """How often each kind of drift is detected, per intensity.
@@ -305,8 +318,8 @@ def showcase(
     source: pd.DataFrame,
     *,
     dataset: DatasetSchema,
-    thresholds: DriftThresholds,
-    settings: SimulationSettings,
+    thresholds: DriftTestsParams,
+    settings: SimulationParams,
     seed: int,
 ) -> tuple[dict[str, pd.DataFrame], dict[str, dict[str, Any]]]:
     """One batch per kind at ``settings.showcase_intensity``, and its full report.

@@ -1,20 +1,17 @@
 """Batch scoring: raw records from large files to predictions, in bounded memory.
 
-Library code of the ``batch_scoring`` pipeline (which only wires it): the lazy reader
-of raw files (``source``), the registry model it scores with (``model``), the scoring
-of one partition (``score``), the output datasets (``parts``) and the two engines that
-run partitions in this process or on a Dask cluster (``engines``). Cleaning and
-inference are the core's (``core.inference``) and drift's distinct-spelling cleaning
-(``drift.batch.clean_rows``), so a record is read here exactly as in training.
+Library code of the ``batch_scoring`` pipeline (which only wires it): the registry
+model it scores with (``registered``), the scoring of one piece (``score``), the
+output datasets (``parts``, ``dask_parts``) and the two engines that run pieces in
+this process or on a Dask cluster (``engines``). Reading the input, cleaning it and
+the cluster are the batch layer's (``student_performance.batch``); inference is the
+core's (``core.inference``), so a record is read here exactly as in training.
 """
 
-from .model import RegisteredModelDataset, ScoringModel
 from .parts import RunPartitionedDataset
-from .source import RawBatch, RawBatchDataset
+from .registered import RegisteredModelDataset, ScoringModel
 
 __all__ = [
-    "RawBatch",
-    "RawBatchDataset",
     "RegisteredModelDataset",
     "RunDaskPartitionsDataset",
     "RunPartitionedDataset",

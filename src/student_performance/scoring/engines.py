@@ -16,16 +16,14 @@ saves) runs, and is closed after them.
 
 from __future__ import annotations
 
-import importlib
-import logging
-import os
 import sys
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
-from student_performance.scoring.model import ScoringModel
+from student_performance.batch.reader import Piece, RawBatch
+from student_performance.batch.records import empty_piece
+from student_performance.scoring.registered import ScoringModel
 from student_performance.scoring.score import (
     count_piece,
     rejected_records,
@@ -34,14 +32,18 @@ from student_performance.scoring.score import (
     scored_records,
     split_results,
 )
-from student_performance.scoring.settings import DaskSettings, EngineSettings
-from student_performance.scoring.source import Piece, RawBatch, empty_piece
-
-logger = logging.getLogger(__name__)
 
 # A step: finished pieces, each with its scored records, its rejected records (pandas
 # frames, or Dask DataFrames over data on the workers) and its ``count_piece``.
 Step = list[tuple[Piece, Any, Any, dict[str, Any]]]
+
+# The modules a worker's tasks need, imported once each worker is up
+# (``batch.cluster.dask_client``'s ``preload``).
+WORKER_MODULES = (
+    score_piece.__module__,
+    "dask.dataframe",
+    "student_performance.scoring.dask_parts",
+)
 
 
 def run_pandas(
@@ -55,150 +57,11 @@ def run_pandas(
         yield [(piece, *split_results(result), count_piece(result))]
 
 
-# The modules a worker's tasks need, imported once each worker is up.
-_WORKER_MODULES = (
-    score_piece.__module__,
-    "dask.dataframe",
-    "student_performance.scoring.dask_parts",
-)
-
-
-class ClusterUnreachableError(ConnectionError):
-    """The scheduler named by the environment cannot be reached in time."""
-
-
-@contextmanager
-def dask_client(settings: DaskSettings) -> Iterator[Any]:
-    """A ``distributed.Client``: the scheduler of the environment, else a local one.
-
-    Args:
-        settings: The address variable and timeout, or the local cluster's size.
-
-    Yields:
-        The client, the default one until it (and a local cluster) is closed on exit:
-        Dask collections computed meanwhile (the catalog writing the outputs) run on
-        it.
-
-    Raises:
-        ClusterUnreachableError: The address is set but no scheduler with a worker
-            answers within ``connect_timeout_s``; the message names the address.
-    """
-    from distributed import Client, LocalCluster  # noqa: PLC0415
-
-    # Importing distributed sets its loggers to Dask's level (``info`` unless Dask's
-    # config says otherwise), over this project's logging.yml; the workers get the
-    # level through Dask's config variable in their environment.
-    logging.getLogger("distributed").setLevel(settings.log_level.upper())
-    address = os.environ.get(settings.scheduler_address_env, "").strip()
-    cluster = None
-    if address:
-        timeout = settings.connect_timeout_s
-        try:
-            client = Client(address, timeout=f"{timeout}s", set_as_default=True)
-        except (OSError, TimeoutError) as err:
-            raise ClusterUnreachableError(
-                f"cannot reach the Dask scheduler at {address} (from "
-                f"{settings.scheduler_address_env}) within {timeout:g} s: {err}"
-            ) from err
-        try:
-            client.wait_for_workers(1, timeout=timeout)
-        except (OSError, TimeoutError) as err:
-            client.close()
-            raise ClusterUnreachableError(
-                f"the Dask scheduler at {address} has no worker after {timeout:g} s"
-            ) from err
-    else:
-        import dask  # noqa: PLC0415
-
-        environ = {
-            f"distributed.nanny.pre-spawn-environ.{name}": value
-            for name, value in {
-                "DASK_LOGGING__DISTRIBUTED": settings.log_level,
-                **settings.local_worker_environ,
-            }.items()
-        }
-        with dask.config.set(environ):  # read by the nannies as they start
-            cluster = LocalCluster(
-                n_workers=settings.workers,
-                threads_per_worker=settings.threads_per_worker,
-                processes=True,
-                memory_limit=settings.memory_limit,
-                dashboard_address=None,
-            )
-        client = Client(cluster, set_as_default=True)
-    try:
-        # Workers import what their tasks run (pandas, scikit-learn, the project's
-        # scoring and writing, Dask DataFrame's task wrappers) now, as part of the
-        # cluster's start-up: on their first piece it took 0.4-0.5 s of the run.
-        for module in _WORKER_MODULES:
-            client.run(importlib.import_module, module)
-        logger.info(
-            "Dask cluster ready: scheduler %s, workers %d, dashboard %s",
-            client.scheduler.address,
-            worker_count(client),
-            client.dashboard_link,
-        )
-        yield client
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
-
-
-def worker_count(client: Any) -> int:
-    """Workers the scheduler knows now (1: the pandas engine, no client)."""
-    if client is None:
-        return 1
-    return len(client.scheduler_info().get("workers", {}))
-
-
-@contextmanager
-def engine_client(engine: EngineSettings) -> Iterator[Any]:
-    """The Dask client the engine needs (``dask_client``), or ``None`` for pandas."""
-    if engine.name != "dask":
-        yield None
-        return
-    with dask_client(engine.dask) as client:
-        yield client
-
-
-def score_on_cluster(
-    batch: RawBatch,
-    pieces: list[Piece],
-    model: ScoringModel,
-    stamp: dict,
-    client: Any,
-    window: int,
-) -> Iterator[Step]:
-    """Score every piece on the cluster; hand back finished pieces, ``window`` a step.
-
-    The input becomes a Dask DataFrame (``dd.from_map``: one partition per piece, read
-    on the worker), scored with ``map_partitions(score_piece)``; each partition (its
-    read and its scoring, one task) is submitted at once at a low priority, so the
-    workers keep scoring while the caller has finished pieces written (the writes, at
-    the default priority, go first). A finished piece leaves the workers' memory once
-    the caller has let go of it. Only counts come back here. A terminal also gets
-    Dask's progress bar.
-
-    Args:
-        batch: The input.
-        pieces: Its plan (at least one piece).
-        model: The model, its schema and its prediction-set calibration.
-        stamp: ``model_name``, ``model_version``, ``scored_at``.
-        client: The ``distributed.Client`` (``dask_client``).
-        window: Pieces per window.
-
-    Yields:
-        Steps of ``window`` pieces, as they finish; their scored and rejected records
-        are each a pair: the ``distributed.Future`` of the piece's ``score_piece``
-        output on the workers and the function picking them out of it
-        (``scored_records``, ``rejected_records``).
-
-    Raises:
-        Exception: A piece's own error, re-raised here when its window is reached.
-    """
+def _submit(
+    batch: RawBatch, pieces: list[Piece], model: ScoringModel, stamp: dict, client: Any
+) -> tuple[list[Any], list[Any]]:
+    """Futures of every piece's ``score_piece`` output and of its counts."""
     import dask.dataframe as dd  # noqa: PLC0415
-    from distributed import as_completed  # noqa: PLC0415
 
     features = model.dataset.feature_names
     raw = dd.from_map(
@@ -233,6 +96,47 @@ def score_on_cluster(
         threading.Thread(
             target=progress, args=(counts,), kwargs={"multi": False}, daemon=True
         ).start()
+    return results, counts
+
+
+def score_on_cluster(
+    batch: RawBatch,
+    pieces: list[Piece],
+    model: ScoringModel,
+    stamp: dict,
+    client: Any,
+    window: int,
+) -> Iterator[Step]:
+    """Score every piece on the cluster; hand back finished pieces, ``window`` a step.
+
+    The input becomes a Dask DataFrame (``dd.from_map``: one partition per piece, read
+    on the worker), scored with ``map_partitions(score_piece)``; each partition (its
+    read and its scoring, one task) is submitted at once at a low priority, so the
+    workers keep scoring while the caller has finished pieces written (the writes, at
+    the default priority, go first). A finished piece leaves the workers' memory once
+    the caller has let go of it. Only counts come back here. A terminal also gets
+    Dask's progress bar.
+
+    Args:
+        batch: The input.
+        pieces: Its plan (at least one piece).
+        model: The model, its schema and its prediction-set calibration.
+        stamp: ``model_name``, ``model_version``, ``scored_at``.
+        client: The ``distributed.Client`` (``batch.cluster.dask_client``).
+        window: Pieces per window.
+
+    Yields:
+        Steps of ``window`` pieces, as they finish; their scored and rejected records
+        are each a pair: the ``distributed.Future`` of the piece's ``score_piece``
+        output on the workers and the function picking them out of it
+        (``scored_records``, ``rejected_records``).
+
+    Raises:
+        Exception: A piece's own error, re-raised here when its window is reached.
+    """
+    from distributed import as_completed  # noqa: PLC0415
+
+    results, counts = _submit(batch, pieces, model, stamp, client)
     # Windows of pieces in the order they finish (the scheduler picks the order);
     # the files are named after their pieces, so the output does not depend on it.
     index = {future.key: i for i, future in enumerate(counts)}

@@ -27,16 +27,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from student_performance.core.inference import predict_frame
-from student_performance.drift.batch import clean_rows
-from student_performance.schema import DatasetSchema
-from student_performance.scoring.source import (
+from student_performance.batch.cleaning import clean_rows, clean_spellings
+from student_performance.batch.records import (
     RAW_COLUMNS,
     RAW_RECORD,
     SOURCE_FILE,
     SOURCE_LINE,
     empty_piece,
 )
+from student_performance.core.distinct import per_distinct_row
+from student_performance.core.inference import predict_frame
+from student_performance.schema import DatasetSchema
 
 REASON, DETAIL = "reason", "detail"
 MALFORMED, UNKNOWN_VALUE = "malformed_record", "unknown_value"
@@ -45,29 +46,11 @@ REJECTED_COLUMNS = [SOURCE_FILE, SOURCE_LINE, REASON, DETAIL, RAW_RECORD]
 STAMP_COLUMNS = [MODEL_NAME, MODEL_VERSION, SCORED_AT]
 
 
-def _row_keys(typed: pd.DataFrame) -> np.ndarray:
-    """One integer per row, equal for rows equal in every column (NA included)."""
-    codes = [pd.factorize(typed[name], use_na_sentinel=True) for name in typed]
-    sizes = [len(uniques) + 1 for _, uniques in codes]
-    if float(np.prod(np.asarray(sizes, dtype=float))) < 2**62:
-        key = np.zeros(len(typed), dtype=np.int64)
-        for (column, _), size in zip(codes, sizes, strict=True):
-            key = key * size + (column.astype(np.int64) + 1)
-        return key
-    matrix = np.column_stack([column for column, _ in codes])
-    return np.unique(matrix, axis=0, return_inverse=True)[1].ravel()
-
-
 def _predict_distinct(
     model: Any, features: pd.DataFrame, sets: dict[str, Any] | None
 ) -> pd.DataFrame:
     """``core.inference.predict_frame`` on the distinct rows, spread back to all."""
-    keys, first = np.unique(_row_keys(features), return_index=True)
-    distinct = predict_frame(model, features.iloc[first], sets)
-    position = np.searchsorted(keys, _row_keys(features))
-    result = distinct.iloc[position]
-    result.index = features.index
-    return result
+    return per_distinct_row(features, lambda rows: predict_frame(model, rows, sets))
 
 
 def _empty_predictions(
@@ -79,35 +62,54 @@ def _empty_predictions(
     return predict_frame(model, typed[dataset.feature_names], sets).iloc[:0]
 
 
-def _details(invalid: pd.DataFrame) -> pd.Series:
-    """``column='value'; ...`` for each row with a value the schema does not allow."""
-    invalid = invalid[invalid.notna().any(axis=1)]
-    stacked = invalid.stack(future_stack=True).dropna()
-    if stacked.empty:
-        return pd.Series(dtype="string")
-    columns = stacked.index.get_level_values(-1).astype(str)
-    text = pd.Series(
-        [f"{c}={v!r}" for c, v in zip(columns, stacked, strict=True)],
-        index=stacked.index.get_level_values(0),
+def _details(
+    codes: dict[str, np.ndarray], invalid: pd.DataFrame, index: pd.Index
+) -> pd.Series:
+    """``column='value'; ...`` for each row with a value the schema does not allow.
+
+    Args:
+        codes: Per column, each row's spelling code (``clean_spellings``).
+        invalid: Per code, the cleaned spelling when the schema does not allow it.
+        index: The rows' labels.
+
+    Returns:
+        The rows with such a value (in order), each column's in column order.
+    """
+    found: dict[int, list[str]] = {}
+    for name, column_codes in codes.items():
+        bad = invalid[name].notna().to_numpy()
+        if not bad.any():
+            continue
+        spellings = invalid[name].to_numpy()
+        hit = np.flatnonzero(bad[column_codes] & (column_codes >= 0))
+        for row in hit:
+            found.setdefault(int(row), []).append(
+                f"{name}={spellings[column_codes[row]]!r}"
+            )
+    rows = sorted(found)
+    return pd.Series(
+        ["; ".join(found[row]) for row in rows], index=index[rows], dtype="string"
     )
-    return text.groupby(level=0, sort=False).agg("; ".join).astype("string")
 
 
 def _reasons(raw: pd.DataFrame, dataset: DatasetSchema):
-    """Typed well-formed rows, and each record's reason and detail (NA: scorable)."""
+    """Typed scorable rows, and each record's reason and detail (NA: scorable).
+
+    A malformed record's features are missing, so cleaning every row finds no value
+    the schema does not allow in it; it is set aside by its ``raw_record``.
+    """
     reason = pd.Series(pd.NA, index=raw.index, dtype="string")
     detail = pd.Series(pd.NA, index=raw.index, dtype="string")
-    malformed = raw[RAW_RECORD].notna()
+    malformed = raw[RAW_RECORD].notna().to_numpy()
     reason[malformed] = MALFORMED
     detail[malformed] = "field count differs from the header's"
-    wellformed = raw.loc[~malformed, dataset.feature_names]
-    if wellformed.empty:
-        return wellformed, reason, detail
-    typed, invalid = clean_rows(wellformed, dataset)
-    found = _details(invalid)
+    if malformed.all():
+        return raw.loc[[], dataset.feature_names], reason, detail
+    typed, codes, invalid = clean_spellings(raw[dataset.feature_names], dataset)
+    found = _details(codes, invalid, raw.index)
     reason[found.index] = UNKNOWN_VALUE
     detail[found.index] = found
-    return typed.loc[reason[typed.index].isna(), dataset.feature_names], reason, detail
+    return typed.loc[reason.isna().to_numpy(), dataset.feature_names], reason, detail
 
 
 def score_piece(

@@ -15,14 +15,14 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from student_performance.pipelines.batch_scoring.nodes import score_batch
-from student_performance.scoring.engines import ClusterUnreachableError, dask_client
-from student_performance.scoring.settings import (
-    DaskSettings,
-    EngineSettings,
-    ReadingSettings,
+from student_performance.batch.cluster import ClusterUnreachableError, dask_client
+from student_performance.batch.reader import RawBatchDataset
+from student_performance.batch.settings import (
+    DaskParams,
+    EngineParams,
+    ReadingParams,
 )
-from student_performance.scoring.source import RawBatchDataset
+from student_performance.pipelines.batch_scoring.nodes import score_batch
 from tests.e2e.background import free_port
 from tests.scoring.conftest import write_messy_copies
 
@@ -38,7 +38,7 @@ def _fetched(part):
     return part
 
 
-def run_node(batch, model, engine: EngineSettings, chunk_rows: int = 1000):
+def run_node(batch, model, engine: EngineParams, chunk_rows: int = 1000):
     """Every partition ``score_batch`` yields, concatenated, and the last tally.
 
     The Dask engine's partitions are futures of results on the workers with the
@@ -47,7 +47,7 @@ def run_node(batch, model, engine: EngineSettings, chunk_rows: int = 1000):
     """
     scored, rejected, tally = [], [], None
     for scored_parts, rejected_parts, tally in score_batch(
-        batch, model, ReadingSettings(chunk_rows=chunk_rows), engine
+        batch, model, ReadingParams(chunk_rows=chunk_rows), engine
     ):
         for parts, into in ((scored_parts, scored), (rejected_parts, rejected)):
             into += [_fetched(p) for p in parts.values()]
@@ -69,7 +69,7 @@ def big_input(tmp_path_factory, messy_file) -> Path:
 @pytest.fixture(scope="module")
 def pandas_result(big_input, scoring_model):
     batch = RawBatchDataset(path=str(big_input)).load()
-    return run_node(batch, scoring_model, EngineSettings(name="pandas"))
+    return run_node(batch, scoring_model, EngineParams(name="pandas"))
 
 
 def _assert_same(left, right) -> None:
@@ -102,7 +102,7 @@ def test_dask_local_cluster_gives_the_pandas_answer(
 ):
     monkeypatch.delenv("DASK_SCHEDULER_ADDRESS", raising=False)
     batch = RawBatchDataset(path=str(big_input)).load()
-    engine = EngineSettings(name="dask", dask={"workers": 2, "memory_limit": "1GB"})
+    engine = EngineParams(name="dask", dask={"workers": 2, "memory_limit": "1GB"})
 
     result = run_node(batch, scoring_model, engine)
 
@@ -117,7 +117,7 @@ def _distributed_level() -> int:
 @pytest.mark.slow
 def test_the_local_cluster_says_one_line_not_dasks_info_logs(monkeypatch, caplog):
     monkeypatch.delenv("DASK_SCHEDULER_ADDRESS", raising=False)
-    settings = DaskSettings(workers=1, memory_limit="1GB")
+    settings = DaskParams(workers=1, memory_limit="1GB")
 
     with caplog.at_level(logging.INFO), dask_client(settings) as client:
         in_workers = client.run(_distributed_level)
@@ -173,7 +173,7 @@ def test_dask_cli_cluster_gives_the_pandas_answer(
     pandas_result, big_input, scoring_model, dask_cluster, monkeypatch
 ):
     monkeypatch.setenv("DASK_SCHEDULER_ADDRESS", dask_cluster)
-    engine = EngineSettings(name="dask", dask={"connect_timeout_s": START_TIMEOUT_S})
+    engine = EngineParams(name="dask", dask={"connect_timeout_s": START_TIMEOUT_S})
     batch = RawBatchDataset(path=str(big_input)).load()
     deadline = time.monotonic() + START_TIMEOUT_S
     result = run_node(batch, scoring_model, engine)
@@ -190,8 +190,8 @@ def test_an_unreachable_scheduler_fails_naming_it(
 ):
     address = f"tcp://127.0.0.1:{free_port()}"
     monkeypatch.setenv("DASK_SCHEDULER_ADDRESS", address)
-    engine = EngineSettings(name="dask", dask={"connect_timeout_s": 1})
+    engine = EngineParams(name="dask", dask={"connect_timeout_s": 1})
     batch = RawBatchDataset(path=str(big_input)).load()
 
     with pytest.raises(ClusterUnreachableError, match=address):
-        next(score_batch(batch, scoring_model, ReadingSettings(), engine))
+        next(score_batch(batch, scoring_model, ReadingParams(), engine))

@@ -7,13 +7,13 @@ import re
 
 import pytest
 
+from student_performance.batch.reader import RawBatchDataset
+from student_performance.batch.settings import EngineParams, ReadingParams
 from student_performance.pipelines.batch_scoring.nodes import (
     build_scoring_report,
     collect_scoring_metrics,
     score_batch,
 )
-from student_performance.scoring.settings import EngineSettings, ReadingSettings
-from student_performance.scoring.source import RawBatchDataset
 
 TALLY = {
     "rows_in": 10,
@@ -68,7 +68,7 @@ def test_progress_is_logged_at_least_every_tenth(
         tallies = [
             t
             for _, _, t in score_batch(
-                batch, scoring_model, ReadingSettings(chunk_rows=68), EngineSettings()
+                batch, scoring_model, ReadingParams(chunk_rows=68), EngineParams()
             )
         ]
 
@@ -89,9 +89,7 @@ def test_an_input_with_no_records_still_yields_once(tmp_path, scoring_model):
     path.write_text(",".join(scoring_model.dataset.feature_names) + "\n")
     batch = RawBatchDataset(path=str(path)).load()
 
-    (result,) = list(
-        score_batch(batch, scoring_model, ReadingSettings(), EngineSettings())
-    )
+    (result,) = list(score_batch(batch, scoring_model, ReadingParams(), EngineParams()))
 
     assert result[:2] == ({}, {})
     assert result[2]["rows_in"] == 0 and result[2]["partitions_total"] == 0

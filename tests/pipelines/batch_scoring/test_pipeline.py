@@ -12,9 +12,10 @@ from kedro.io import DataCatalog, MemoryDataset
 from kedro.runner import SequentialRunner
 from more_itertools import interleave
 
+from student_performance.batch import RawBatchDataset
+from student_performance.batch.settings import EngineParams, ReadingParams
 from student_performance.pipelines.batch_scoring import create_pipeline
-from student_performance.scoring import RawBatchDataset, RunPartitionedDataset
-from student_performance.scoring.settings import EngineSettings, ReadingSettings
+from student_performance.scoring import RunPartitionedDataset
 from tests.scoring.conftest import write_messy_copies
 
 OUTPUTS = {
@@ -53,9 +54,9 @@ def test_run_on_an_in_memory_catalog(tmp_path, messy_file, scoring_model):
             "raw_scoring_batch": RawBatchDataset(path=str(source)),
             "model_for_scoring": MemoryDataset(scoring_model, copy_mode="assign"),
             "params:batch_scoring.reading": MemoryDataset(
-                ReadingSettings(chunk_rows=400)
+                ReadingParams(chunk_rows=400)
             ),
-            "params:batch_scoring.engine": MemoryDataset(EngineSettings()),
+            "params:batch_scoring.engine": MemoryDataset(EngineParams()),
             "pred_scored_records": _parts(tmp_path / "scored"),
             "pred_rejected_records": _parts(tmp_path / "rejected"),
         }
@@ -85,8 +86,8 @@ def test_kedro_keeps_no_scored_piece_alive(tmp_path, messy_file, scoring_model):
         {
             "raw_scoring_batch": RawBatchDataset(path=str(source)).load(),
             "model_for_scoring": scoring_model,
-            "params:batch_scoring.reading": ReadingSettings(chunk_rows=200),
-            "params:batch_scoring.engine": EngineSettings(),
+            "params:batch_scoring.reading": ReadingParams(chunk_rows=200),
+            "params:batch_scoring.engine": EngineParams(),
         }
     )
     live = []

@@ -11,34 +11,39 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from student_performance.batch.reader import RawBatchDataset
+from student_performance.batch.settings import EngineParams
 from student_performance.datasets import RawCSVDataset, RawDataError
-from student_performance.drift.model import performance_drop, predict_frame
+from student_performance.drift.prediction_drift import (
+    performance_drop,
+    predicted_classes,
+)
 from student_performance.drift.settings import (
-    BatchSettings,
-    PerformanceSettings,
-    ReadingSettings,
+    DriftBatchParams,
+    DriftReadingParams,
+    PerformanceParams,
+)
+from student_performance.pipelines.drift_monitoring.model_nodes import (
+    detect_model_drift,
+    predict_for_drift,
 )
 from student_performance.pipelines.drift_monitoring.nodes import (
     collect_drift_gauges,
     collect_drift_metrics,
     detect_batch_drift,
-    detect_model_drift,
-    predict_for_drift,
     profile_current_batch,
     render_drift_report,
 )
-from student_performance.scoring.settings import EngineSettings
-from student_performance.scoring.source import RawBatchDataset
 from tests.conftest import as_raw, tiny_typed
 from tests.scoring.conftest import write_messy_copies
 
-BATCH = BatchSettings(path="batch.csv")
+BATCH = DriftBatchParams(path="batch.csv")
 MLFLOW_NAME = re.compile(r"^[A-Za-z0-9_\-.]+$")
 
 
-def _profile(raw, schema, batch=BATCH, reading=ReadingSettings()):
+def _profile(raw, schema, batch=BATCH, reading=DriftReadingParams()):
     """``profile_current_batch`` in this process (the pandas engine)."""
-    return profile_current_batch(raw, schema, batch, reading, EngineSettings(), 0)
+    return profile_current_batch(raw, schema, batch, reading, EngineParams(), 0)
 
 
 def _clean(raw, schema, batch=BATCH):
@@ -110,7 +115,7 @@ def test_a_lazy_batch_gives_the_report_of_the_file_read_whole(
     tmp_path, messy_file, primary_table, dataset_schema, thresholds
 ):
     path = write_messy_copies(messy_file, tmp_path / "batch.csv", 2)
-    reading = ReadingSettings(chunk_rows=300, model_rows=500)
+    reading = DriftReadingParams(chunk_rows=300, model_rows=500)
     whole, every_row, unseen = _profile(
         RawCSVDataset(filepath=str(path)).load(), dataset_schema
     )
@@ -379,7 +384,7 @@ def _model_report(model, reference, batch, schema, thresholds, seed=0):
         _champion_metrics(model, reference, schema),
         inputs,
         thresholds,
-        PerformanceSettings(bootstrap_samples=500),
+        PerformanceParams(bootstrap_samples=500),
         schema,
         seed,
     )
@@ -460,7 +465,7 @@ def test_model_drift_without_an_input_verdict_keeps_its_status(
         {"cv": {}, "holdout": {}},
         copy.deepcopy(inputs),
         thresholds,
-        PerformanceSettings(),
+        PerformanceParams(),
         dataset_schema,
         0,
     )
@@ -473,8 +478,8 @@ def test_performance_reads_the_modelling_report_keys(
 ):
     """Metrics are read under the modelling report's own names; a missing one is
     listed."""
-    frame = predict_frame(fitted_model, primary_table.head(200), dataset_schema)
-    settings = PerformanceSettings(bootstrap_samples=200)
+    frame = predicted_classes(fitted_model, primary_table.head(200), dataset_schema)
+    settings = PerformanceParams(bootstrap_samples=200)
     result = performance_drop(
         frame,
         {"holdout": {"accuracy": 0.45}, "cv": {"f1_macro": 0.44}},

@@ -6,29 +6,29 @@ import pytest
 from kedro.io import DataCatalog, MemoryDataset
 from kedro.runner import SequentialRunner
 
+from student_performance.batch.reader import RawBatchDataset
+from student_performance.batch.settings import EngineParams
 from student_performance.drift.settings import (
-    BatchSettings,
-    DriftThresholds,
-    PerformanceSettings,
-    ReadingSettings,
+    DriftBatchParams,
+    DriftReadingParams,
+    DriftTestsParams,
+    PerformanceParams,
 )
 from student_performance.pipelines.drift_monitoring import (
     create_model_drift_pipeline,
     create_pipeline,
 )
-from student_performance.scoring.settings import EngineSettings
-from student_performance.scoring.source import RawBatchDataset
 from tests.conftest import as_raw, tiny_typed
 from tests.scoring.conftest import write_messy_copies
 
 PARAMS = {
     "params:random_seed": 42,
-    "params:drift_monitoring.tests": DriftThresholds(
+    "params:drift_monitoring.tests": DriftTestsParams(
         min_rows=20, monte_carlo_samples=499
     ),
-    "params:drift_monitoring.performance": PerformanceSettings(bootstrap_samples=200),
-    "params:drift_monitoring.reading": ReadingSettings(),
-    "params:drift_monitoring.engine": EngineSettings(),
+    "params:drift_monitoring.performance": PerformanceParams(bootstrap_samples=200),
+    "params:drift_monitoring.reading": DriftReadingParams(),
+    "params:drift_monitoring.engine": EngineParams(),
 }
 REPORTS = {
     "rpt_drift_report",
@@ -98,7 +98,7 @@ def _catalog(reference, raw_batch, schema, path, **extra) -> DataCatalog:
         "prm_students": reference,
         "raw_drift_batch": raw_batch,
         "params:dataset": schema,
-        "params:drift_monitoring.batch": BatchSettings(path=path),
+        "params:drift_monitoring.batch": DriftBatchParams(path=path),
         **PARAMS,
         **extra,
     }
@@ -201,7 +201,7 @@ def test_a_large_lazy_batch_gives_the_model_part_a_bounded_sample(
         dataset_schema,
         fitted_model,
         **{
-            "params:drift_monitoring.reading": ReadingSettings(
+            "params:drift_monitoring.reading": DriftReadingParams(
                 chunk_rows=400, model_rows=300
             )
         },

@@ -7,15 +7,15 @@ import re
 
 import pandas as pd
 
-from student_performance.drift.settings import DriftThresholds, SimulationSettings
+from student_performance.drift.settings import DriftTestsParams, SimulationParams
 from student_performance.pipelines.drift_simulation.nodes import (
     collect_simulation_metrics,
     render_simulation_report,
     simulate_drift,
 )
 
-THRESHOLDS = DriftThresholds(min_rows=5, monte_carlo_samples=499)
-SMALL = SimulationSettings(intensities=(0.0, 1.0), repeats=1, batch_size=120)
+THRESHOLDS = DriftTestsParams(min_rows=5, monte_carlo_samples=499)
+SMALL = SimulationParams(intensities=(0.0, 1.0), repeats=1, batch_size=120)
 MLFLOW_NAME = re.compile(r"^[A-Za-z0-9_\-.]+$")
 
 
@@ -40,7 +40,7 @@ def test_simulate_drift_table_reports_and_raw_batches(primary_table, dataset_sch
 
 
 def test_simulate_drift_is_seeded(primary_table, dataset_schema):
-    settings = SimulationSettings(
+    settings = SimulationParams(
         kinds=("feature_shift",), intensities=(0.5,), repeats=1, batch_size=120
     )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from kedro.io import DataCatalog, MemoryDataset
 from kedro.runner import SequentialRunner
 
-from student_performance.drift.settings import DriftThresholds, SimulationSettings
+from student_performance.drift.settings import DriftTestsParams, SimulationParams
 from student_performance.pipelines.drift_simulation import create_pipeline
 from tests.conftest import tiny_typed
 
@@ -47,10 +47,10 @@ def test_run_simulates_every_kind(tiny_schema):
                 "prm_students": tiny_typed(tiny_schema, 300, seed=1),
                 "params:dataset": tiny_schema,
                 "params:random_seed": 42,
-                "params:drift_monitoring.tests": DriftThresholds(
+                "params:drift_monitoring.tests": DriftTestsParams(
                     min_rows=20, monte_carlo_samples=499
                 ),
-                "params:drift_simulation.simulations": SimulationSettings(
+                "params:drift_simulation.simulations": SimulationParams(
                     intensities=(0.0, 1.0), repeats=1, batch_size=100
                 ),
             }.items()
@@ -60,7 +60,7 @@ def test_run_simulates_every_kind(tiny_schema):
     outputs = SequentialRunner().run(create_pipeline(), catalog)
 
     table = outputs["rpt_drift_detection"].load()
-    assert set(table["kind"]) == set(SimulationSettings().kinds)
+    assert set(table["kind"]) == set(SimulationParams().kinds)
     assert table.loc[table["intensity"] == 0.0, "drift"].eq(0.0).all()
     assert table.loc[table["intensity"] == 1.0, "detected"].eq(1.0).all()
     metrics = outputs["rpt_drift_simulation_metrics"].load()

@@ -2,8 +2,9 @@
 
 ``score_batch`` is a generator node: Kedro saves each piece it yields (scored records,
 rejected records, the running tally) through the catalog before the next piece is
-read, so memory holds one piece whatever the size of the input. The reading, scoring
-and engines are library code in ``student_performance.scoring``.
+read, so memory holds one piece whatever the size of the input. The scoring and its
+engines are library code in ``student_performance.scoring``; reading the input is the
+batch layer's (``student_performance.batch``).
 """
 
 from __future__ import annotations
@@ -17,20 +18,21 @@ from typing import Any
 
 import pandas as pd
 
+from student_performance.batch.cluster import engine_client, worker_count
+from student_performance.batch.reader import Piece, RawBatch
+from student_performance.batch.settings import EngineParams, ReadingParams
 from student_performance.scoring.engines import (
-    engine_client,
+    WORKER_MODULES,
+    Step,
     run_pandas,
     score_on_cluster,
-    worker_count,
 )
-from student_performance.scoring.model import ScoringModel
+from student_performance.scoring.registered import ScoringModel
 from student_performance.scoring.score import (
     MODEL_NAME,
     MODEL_VERSION,
     SCORED_AT,
 )
-from student_performance.scoring.settings import EngineSettings, ReadingSettings
-from student_performance.scoring.source import RawBatch
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +40,7 @@ Parts = dict[str, pd.DataFrame]
 
 
 def _new_tally(
-    batch: RawBatch, model: ScoringModel, engine: EngineSettings, pieces: int
+    batch: RawBatch, model: ScoringModel, engine: EngineParams, pieces: int
 ) -> dict[str, Any]:
     return {
         "input": batch.path,
@@ -98,8 +100,8 @@ class _Progress:
 def score_batch(
     raw_scoring_batch: RawBatch,
     model_for_scoring: ScoringModel,
-    reading: ReadingSettings,
-    engine: EngineSettings,
+    reading: ReadingParams,
+    engine: EngineParams,
 ) -> Iterator[tuple[Parts, Parts, dict[str, Any]]]:
     """Score every record of the input, piece by piece, with the pandas or Dask engine.
 
@@ -126,7 +128,7 @@ def score_batch(
         SCORED_AT: pd.Timestamp.now(tz="UTC").floor("us"),
     }
     started = time.perf_counter()
-    with engine_client(engine) as client:
+    with engine_client(engine, WORKER_MODULES) as client:
         startup, started = time.perf_counter() - started, time.time()
         pieces = raw_scoring_batch.pieces(reading.chunk_rows, model_for_scoring.dataset)
         tally = _new_tally(raw_scoring_batch, model_for_scoring, engine, len(pieces))
@@ -134,26 +136,11 @@ def score_batch(
         tally["started_at"] = started  # scoring time counts from here
         tally["workers"] = worker_count(client)
         progress = _Progress(sum(p.rows for p in pieces), engine.progress_step)
-        steps = (
-            run_pandas(raw_scoring_batch, pieces, model_for_scoring, stamp)
-            if client is None or not pieces
-            else score_on_cluster(
-                raw_scoring_batch,
-                pieces,
-                model_for_scoring,
-                stamp,
-                client,
-                engine.dask.pieces_per_save,
-            )
+        steps = _steps(
+            raw_scoring_batch, pieces, model_for_scoring, stamp, client, engine
         )
         for step in steps:
-            parts: tuple[Parts, Parts] = ({}, {})
-            for piece, scored, rejected, counts in step:
-                _count(tally, counts)
-                tally["scoring_seconds"] = round(time.time() - started, 3)
-                progress.update(tally)
-                parts[0][f"part-{piece.index:05d}"] = scored
-                parts[1][f"part-{piece.index:05d}"] = rejected
+            parts = _parts(step, tally, progress)
             yield *parts, copy.deepcopy(tally)
             # Resumed: Kedro has saved these pieces. Kedro 1.7 splits a multi-output
             # generator with itertools.tee (more_itertools spy/unzip) and one tee copy
@@ -167,6 +154,36 @@ def score_batch(
         # it, is not scoring. A last step, with no records, carries the final tally.
         tally["scoring_seconds"] = round(time.time() - started, 3)
         yield {}, {}, tally
+
+
+def _steps(
+    batch: RawBatch,
+    pieces: list[Piece],
+    model: ScoringModel,
+    stamp: dict[str, Any],
+    client: Any,
+    engine: EngineParams,
+) -> Iterator[Step]:
+    """The engine's steps: pandas here, else the cluster's windows of pieces."""
+    if client is None or not pieces:
+        return run_pandas(batch, pieces, model, stamp)
+    return score_on_cluster(
+        batch, pieces, model, stamp, client, engine.dask.pieces_per_save
+    )
+
+
+def _parts(
+    step: Step, tally: dict[str, Any], progress: _Progress
+) -> tuple[Parts, Parts]:
+    """A step's scored and rejected partitions (``part-<piece>``), counted."""
+    parts: tuple[Parts, Parts] = ({}, {})
+    for piece, scored, rejected, counts in step:
+        _count(tally, counts)
+        tally["scoring_seconds"] = round(time.time() - tally["started_at"], 3)
+        progress.update(tally)
+        parts[0][f"part-{piece.index:05d}"] = scored
+        parts[1][f"part-{piece.index:05d}"] = rejected
+    return parts
 
 
 def build_scoring_report(int_scoring_tally: dict[str, Any]) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """batch_scoring: score a file, a glob or a folder of raw records with a registered model.
 
-inputs: ``raw_scoring_batch`` (``scoring.RawBatchDataset``: the path is the runtime
+inputs: ``raw_scoring_batch`` (``batch.RawBatchDataset``: the path is the runtime
 parameter ``batch_scoring.input``), ``model_for_scoring`` (``scoring.
 RegisteredModelDataset``: the registry's ``champion``, or ``batch_scoring.alias`` /
 ``batch_scoring.version``), ``params:batch_scoring.{reading,engine}``

@@ -6,9 +6,9 @@ Two pipelines, one namespace (``drift_monitoring``); the seeded simulations are 
 ``create_pipeline`` (registered as ``drift_monitoring``; needs a batch, so it is not in
 ``__default__``; needs no model):
     inputs: ``prm_students`` (the reference), ``raw_drift_batch`` (the current batch,
-    raw text: one frame, or with ``--env dask`` a lazy file, glob or folder profiled
-    piece by piece on a Dask cluster; its path is the runtime parameter
-    ``drift_batch``), ``params:dataset``, ``params:random_seed``,
+    raw text: a lazy file, glob or folder profiled piece by piece, here or with
+    ``--env dask`` on a Dask cluster; ``--env served``: one frame; its path is the
+    runtime parameter ``drift_batch``), ``params:dataset``, ``params:random_seed``,
     ``params:drift_monitoring.{batch,reading,engine,tests}``
     outputs: ``rpt_drift_report`` (JSON verdict, MLflow artifact), ``rpt_drift_html``
     (self-contained HTML, MLflow artifact), ``rpt_drift_metrics`` (MLflow metrics
@@ -32,14 +32,16 @@ Two pipelines, one namespace (``drift_monitoring``); the seeded simulations are 
 
 from kedro.pipeline import Node, Pipeline
 
+from .model_nodes import (
+    collect_model_drift_gauges,
+    compare_prediction_set_sizes,
+    detect_model_drift,
+    predict_for_drift,
+)
 from .nodes import (
     collect_drift_gauges,
     collect_drift_metrics,
-    collect_model_drift_gauges,
-    compare_prediction_set_sizes,
     detect_batch_drift,
-    detect_model_drift,
-    predict_for_drift,
     profile_current_batch,
     render_drift_report,
 )
@@ -47,60 +49,65 @@ from .nodes import (
 SHARED_PARAMETERS = {"params:dataset", "params:random_seed"}
 
 
+def _input_drift_nodes() -> list[Node]:
+    """Profile the batch, compare it, render and publish the verdict."""
+    return [
+        Node(
+            profile_current_batch,
+            inputs=[
+                "raw_drift_batch",
+                "params:dataset",
+                "params:batch",
+                "params:reading",
+                "params:engine",
+                "params:random_seed",
+            ],
+            outputs=[
+                "int_current_profile",
+                "int_current_batch",
+                "int_unseen_values",
+            ],
+            name="profile_current_batch",
+        ),
+        Node(
+            detect_batch_drift,
+            inputs=[
+                "prm_students",
+                "int_current_profile",
+                "int_unseen_values",
+                "params:dataset",
+                "params:tests",
+                "params:batch",
+                "params:random_seed",
+            ],
+            outputs="rpt_drift_report",
+            name="detect_batch_drift",
+        ),
+        Node(
+            render_drift_report,
+            inputs="rpt_drift_report",
+            outputs="rpt_drift_html",
+            name="render_drift_report",
+        ),
+        Node(
+            collect_drift_metrics,
+            inputs="rpt_drift_report",
+            outputs="rpt_drift_metrics",
+            name="collect_drift_metrics",
+        ),
+        Node(
+            collect_drift_gauges,
+            inputs=["rpt_drift_report", "rpt_drift_report"],
+            outputs="rpt_drift_gauges",
+            name="collect_drift_gauges",
+        ),
+    ]
+
+
 def create_pipeline(**kwargs) -> Pipeline:
     """Input drift of the current batch: cleaned and profiled, compared, reported."""
     return Pipeline(
-        [
-            Node(
-                profile_current_batch,
-                inputs=[
-                    "raw_drift_batch",
-                    "params:dataset",
-                    "params:batch",
-                    "params:reading",
-                    "params:engine",
-                    "params:random_seed",
-                ],
-                outputs=[
-                    "int_current_profile",
-                    "int_current_batch",
-                    "int_unseen_values",
-                ],
-                name="profile_current_batch",
-            ),
-            Node(
-                detect_batch_drift,
-                inputs=[
-                    "prm_students",
-                    "int_current_profile",
-                    "int_unseen_values",
-                    "params:dataset",
-                    "params:tests",
-                    "params:batch",
-                    "params:random_seed",
-                ],
-                outputs="rpt_drift_report",
-                name="detect_batch_drift",
-            ),
-            Node(
-                render_drift_report,
-                inputs="rpt_drift_report",
-                outputs="rpt_drift_html",
-                name="render_drift_report",
-            ),
-            Node(
-                collect_drift_metrics,
-                inputs="rpt_drift_report",
-                outputs="rpt_drift_metrics",
-                name="collect_drift_metrics",
-            ),
-            Node(
-                collect_drift_gauges,
-                inputs=["rpt_drift_report", "rpt_drift_report"],
-                outputs="rpt_drift_gauges",
-                name="collect_drift_gauges",
-            ),
-        ],
+        _input_drift_nodes(),
         namespace="drift_monitoring",
         inputs={"prm_students", "raw_drift_batch"},
         outputs={
@@ -113,55 +120,60 @@ def create_pipeline(**kwargs) -> Pipeline:
     )
 
 
+def _model_drift_nodes() -> list[Node]:
+    """Predict, compare predictions and performance, publish, compare set sizes."""
+    return [
+        Node(
+            predict_for_drift,
+            inputs=[
+                "model_selected",
+                "prm_students",
+                "int_current_batch",
+                "params:dataset",
+            ],
+            outputs=["pred_drift_reference", "pred_drift_current"],
+            name="predict_for_drift",
+        ),
+        Node(
+            detect_model_drift,
+            inputs=[
+                "pred_drift_reference",
+                "pred_drift_current",
+                "rpt_selected_model_metrics",
+                "rpt_drift_report",
+                "params:tests",
+                "params:performance",
+                "params:dataset",
+                "params:random_seed",
+            ],
+            outputs=["rpt_model_drift_report", "rpt_model_drift_metrics"],
+            name="detect_model_drift",
+        ),
+        Node(
+            collect_model_drift_gauges,
+            inputs=["rpt_model_drift_report", "rpt_drift_report"],
+            outputs="rpt_model_drift_gauges",
+            name="collect_model_drift_gauges",
+        ),
+        Node(
+            compare_prediction_set_sizes,
+            inputs=[
+                "model_selected",
+                "model_set_calibration",
+                "prm_students",
+                "int_current_batch",
+                "params:dataset",
+            ],
+            outputs=["rpt_set_size_drift", "rpt_set_size_drift_metrics"],
+            name="compare_prediction_set_sizes",
+        ),
+    ]
+
+
 def create_model_drift_pipeline(**kwargs) -> Pipeline:
     """Prediction drift and performance drop of the champion on the current batch."""
     return Pipeline(
-        [
-            Node(
-                predict_for_drift,
-                inputs=[
-                    "model_selected",
-                    "prm_students",
-                    "int_current_batch",
-                    "params:dataset",
-                ],
-                outputs=["pred_drift_reference", "pred_drift_current"],
-                name="predict_for_drift",
-            ),
-            Node(
-                detect_model_drift,
-                inputs=[
-                    "pred_drift_reference",
-                    "pred_drift_current",
-                    "rpt_selected_model_metrics",
-                    "rpt_drift_report",
-                    "params:tests",
-                    "params:performance",
-                    "params:dataset",
-                    "params:random_seed",
-                ],
-                outputs=["rpt_model_drift_report", "rpt_model_drift_metrics"],
-                name="detect_model_drift",
-            ),
-            Node(
-                collect_model_drift_gauges,
-                inputs=["rpt_model_drift_report", "rpt_drift_report"],
-                outputs="rpt_model_drift_gauges",
-                name="collect_model_drift_gauges",
-            ),
-            Node(
-                compare_prediction_set_sizes,
-                inputs=[
-                    "model_selected",
-                    "model_set_calibration",
-                    "prm_students",
-                    "int_current_batch",
-                    "params:dataset",
-                ],
-                outputs=["rpt_set_size_drift", "rpt_set_size_drift_metrics"],
-                name="compare_prediction_set_sizes",
-            ),
-        ],
+        _model_drift_nodes(),
         namespace="drift_monitoring",
         inputs={
             "model_selected",

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from student_performance.drift.html import render_simulation_html
-from student_performance.drift.settings import DriftThresholds, SimulationSettings
+from student_performance.drift.settings import DriftTestsParams, SimulationParams
 from student_performance.drift.simulate import detection_rates, showcase
 from student_performance.schema import DatasetSchema
 
@@ -24,8 +24,8 @@ logger = logging.getLogger(__name__)
 def simulate_drift(
     prm_students: pd.DataFrame,
     dataset: DatasetSchema,
-    tests: DriftThresholds,
-    simulations: SimulationSettings,
+    tests: DriftTestsParams,
+    simulations: SimulationParams,
     random_seed: int,
 ) -> tuple[pd.DataFrame, dict[str, Any], dict[str, pd.DataFrame]]:
     """Simulate each kind of drift at several intensities and measure detection.
@@ -34,7 +34,7 @@ def simulate_drift(
         prm_students: The reference, also the rows simulated batches are drawn from.
         dataset: The schema.
         tests: drift_monitoring's thresholds, as for a real batch.
-        simulations: Kinds, intensities, repeats, batch size (``SimulationSettings``).
+        simulations: Kinds, intensities, repeats, batch size (``SimulationParams``).
         random_seed: Seed of every simulation.
 
     Returns:

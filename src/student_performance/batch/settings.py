@@ -1,17 +1,21 @@
-"""Typed parameters of batch scoring (``parameters_batch_scoring.yml``)."""
+"""Typed parameters of reading a large batch and of the engine that runs its pieces.
+
+Batch scoring (``batch_scoring.reading`` / ``.engine``) and drift monitoring
+(``drift_monitoring.reading`` / ``.engine``) read their inputs with the same reader
+and run pieces on the same engines; drift's reading adds its own field
+(``drift.settings.DriftReadingParams``).
+"""
 
 from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from student_performance.frozen import Frozen
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class ReadingSettings(_Frozen):
+class ReadingParams(Frozen):
     """How the input is cut into pieces.
 
     Attributes:
@@ -22,7 +26,7 @@ class ReadingSettings(_Frozen):
     chunk_rows: int = Field(100_000, ge=1)
 
 
-class DaskSettings(_Frozen):
+class DaskParams(Frozen):
     """The Dask engine's cluster.
 
     Attributes:
@@ -53,7 +57,7 @@ class DaskSettings(_Frozen):
     log_level: Literal["debug", "info", "warning", "error"] = "warning"
 
 
-class EngineSettings(_Frozen):
+class EngineParams(Frozen):
     """Where pieces are scored.
 
     Attributes:
@@ -65,5 +69,5 @@ class EngineSettings(_Frozen):
     """
 
     name: Literal["pandas", "dask"] = "pandas"
-    dask: DaskSettings = DaskSettings()
+    dask: DaskParams = DaskParams()
     progress_step: float = Field(0.1, gt=0, le=1)

@@ -14,28 +14,25 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from student_performance.core.distinct import per_distinct_row
+from student_performance.core.inference import PREDICTION, predict_frame
 from student_performance.schema import DatasetSchema
 
-from .detect import (
-    ColumnProfile,
-    compare_column,
-    gate_level,
-    json_float,
-    profile_column,
-    verdict,
-)
-from .settings import DriftThresholds, PerformanceSettings
-
-PREDICTION = "prediction"
+from .detect import ColumnProfile, compare_column, json_float, profile_column
+from .settings import DriftTestsParams, PerformanceParams
+from .verdict import gate_level, verdict
 
 
-def predict_frame(
+def predicted_classes(
     model: Any, frame: pd.DataFrame, dataset: DatasetSchema
 ) -> pd.DataFrame:
     """The model's predicted class per row, with the true target when ``frame`` has it.
 
+    The prediction is ``core.inference.predict_frame``'s (the one inference path of
+    serving and batch scoring), computed once per distinct feature row.
+
     Args:
-        model: A fitted classifier with ``predict`` on the schema's feature columns.
+        model: The fitted model (``predict_proba``, ``predict_index``, ``classes_``).
         frame: Typed rows (the primary table's dtypes).
         dataset: The schema.
 
@@ -46,14 +43,12 @@ def predict_frame(
     target = dataset.target
     dtype = pd.CategoricalDtype(list(target.classes), ordered=target.ordinal)
     features = frame.loc[:, dataset.feature_names]
-    predicted = model.predict(features) if len(features) else np.array([], dtype=object)
-    out = pd.DataFrame(
-        {
-            PREDICTION: pd.Series(predicted, index=frame.index, dtype="object").astype(
-                dtype
-            )
-        }
+    predicted = (
+        per_distinct_row(features, lambda rows: predict_frame(model, rows))[PREDICTION]
+        if len(features)
+        else pd.Series([], index=frame.index, dtype="object")
     )
+    out = pd.DataFrame({PREDICTION: predicted.astype("object").astype(dtype)})
     if target.name in frame.columns:
         out[target.name] = frame[target.name].astype(dtype)
     return out
@@ -63,7 +58,7 @@ def prediction_drift(
     reference: pd.DataFrame,
     current: pd.DataFrame,
     dataset: DatasetSchema,
-    thresholds: DriftThresholds,
+    thresholds: DriftTestsParams,
     rng: np.random.Generator,
 ) -> dict[str, Any]:
     """Distribution of predicted classes, batch against reference: test, PSI, level."""
@@ -125,7 +120,7 @@ def scores(confusion: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def _reference_figure(
-    metrics: dict[str, Any], name: str, settings: PerformanceSettings
+    metrics: dict[str, Any], name: str, settings: PerformanceParams
 ) -> tuple[float | None, str | None]:
     """The champion's figure for ``name``: the configured block first, then the other."""
     other = "cv" if settings.reference == "holdout" else "holdout"
@@ -141,8 +136,8 @@ def performance_drop(
     champion_metrics: dict[str, Any],
     *,
     dataset: DatasetSchema,
-    thresholds: DriftThresholds,
-    settings: PerformanceSettings,
+    thresholds: DriftTestsParams,
+    settings: PerformanceParams,
     rng: np.random.Generator,
 ) -> dict[str, Any]:
     """Accuracy and macro F1 on the labelled batch rows against the champion's figures.
@@ -222,7 +217,7 @@ def combine_with_inputs(
     input_report: dict[str, Any],
     prediction: dict[str, Any] | None,
     performance: dict[str, Any],
-    thresholds: DriftThresholds,
+    thresholds: DriftTestsParams,
 ) -> dict[str, Any]:
     """One verdict over inputs, predictions and performance.
 

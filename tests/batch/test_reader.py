@@ -4,18 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
+from student_performance.batch.reader import RawBatch, RawBatchDataset, expand_paths
+from student_performance.batch.records import RAW_RECORD, SOURCE_FILE, SOURCE_LINE
 from student_performance.datasets import RawDataError
-from student_performance.scoring.source import (
-    RAW_RECORD,
-    SOURCE_FILE,
-    SOURCE_LINE,
-    RawBatch,
-    RawBatchDataset,
-    expand_paths,
-)
 
 HEADER = "grade,sport,level,hours,junk\n"
 
@@ -134,3 +129,31 @@ def test_an_empty_file_is_named(tmp_path, tiny_schema):
     path.write_text("")
     with pytest.raises(RawDataError, match="empty"):
         RawBatchDataset(path=str(path)).load().pieces(10, tiny_schema)
+
+
+def test_plain_pieces_read_as_the_csv_module_reads_them(
+    tmp_path, tiny_schema, monkeypatch
+):
+    """The array path (no quotes) gives what the ``csv`` path gives, record for
+    record: lines, fields, malformed records' text, blank lines, CRLF, no last break."""
+    rng = np.random.default_rng(3)
+    cells = ["yes", "no", " A1 ", "", "3", "x y", "é"]
+    lines = []
+    for _ in range(400):
+        fields = int(rng.choice([5, 5, 5, 5, 3, 6, 1]))
+        line = ",".join(str(rng.choice(cells)) for _ in range(fields))
+        lines.append("" if rng.random() < 0.05 else line)
+    ends = ["\r\n" if rng.random() < 0.3 else "\n" for _ in lines]
+    body = "".join(line + end for line, end in zip(lines, ends, strict=True))
+    path = tmp_path / "in.csv"
+    path.write_bytes((HEADER + body.removesuffix(ends[-1])).encode())
+    batch = RawBatchDataset(path=str(path)).load()
+    for chunk_rows in (7, 1000):
+        fast = _read_all(batch, tiny_schema, chunk_rows)
+        monkeypatch.setattr(
+            "student_performance.batch.csv_format._plain", lambda data: False
+        )
+        slow = _read_all(batch, tiny_schema, chunk_rows)
+        monkeypatch.undo()
+        pd.testing.assert_frame_equal(fast, slow)
+        assert fast[RAW_RECORD].notna().sum() > 0

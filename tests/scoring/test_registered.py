@@ -6,7 +6,7 @@ import pytest
 from kedro.config import OmegaConfigLoader
 from kedro.io import DataCatalog, DatasetError
 
-from student_performance.scoring.model import RegisteredModelDataset
+from student_performance.scoring.registered import RegisteredModelDataset
 from student_performance.settings import CONFIG_LOADER_ARGS
 from tests.conftest import PROJECT_ROOT
 

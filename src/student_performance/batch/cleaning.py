@@ -1,4 +1,4 @@
-"""A current batch, from raw text rows to typed columns, cleaned as training cleans.
+"""A batch of raw text rows to typed columns, cleaned as training cleans.
 
 Cleaning uses the core cleaning helpers (``check_columns``, ``normalise_frame``) so
 that a messy batch is read exactly as the training file was. They run on each column's
@@ -73,10 +73,21 @@ def _invalid_spellings(
     return text.where(text.notna() & typed.isna().to_numpy())
 
 
-def _clean(
+def clean_spellings(
     raw: pd.DataFrame, dataset: DatasetSchema
 ) -> tuple[pd.DataFrame, dict[str, np.ndarray], pd.DataFrame]:
-    """The typed batch, each column's spelling codes, and the invalid spellings."""
+    """The typed batch, each column's spelling codes, and the invalid spellings.
+
+    Args:
+        raw: Raw rows, every cell as text (see ``clean_rows``).
+        dataset: The schema.
+
+    Returns:
+        The typed batch (as ``clean_rows``); per column, each row's code into the
+        column's distinct spellings (-1: missing); and a frame of those spellings
+        (one row per code, NA-padded) holding the cleaned text of each spelling the
+        schema does not allow, NA elsewhere.
+    """
     checked = check_columns(raw, batch_columns(raw, dataset), dataset)
     codes, distinct = _distinct_spellings(checked)
     typed_distinct = normalise_frame(distinct, dataset)
@@ -110,7 +121,7 @@ def clean_rows(
         RawDataError: Feature columns missing (the message names them and the columns
             found), or unknown columns under ``unknown_columns: error``.
     """
-    typed, codes, invalid_distinct = _clean(raw, dataset)
+    typed, codes, invalid_distinct = clean_spellings(raw, dataset)
     invalid = {
         name: _expand(invalid_distinct[name], column_codes, typed.index)
         for name, column_codes in codes.items()
@@ -160,7 +171,7 @@ def clean_batch(
     Raises:
         RawDataError: See ``clean_rows``.
     """
-    typed, codes, invalid_distinct = _clean(raw, dataset)
+    typed, codes, invalid_distinct = clean_spellings(raw, dataset)
     found = []
     for name, column_codes in codes.items():
         spellings = invalid_distinct[name].dropna()
