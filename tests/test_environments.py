@@ -24,7 +24,7 @@ from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
 
 import student_performance.settings as project_settings
-from student_performance.drift.settings import DriftThresholds, PerformanceSettings
+from student_performance.drift.settings import DriftTestsParams, PerformanceParams
 from student_performance.paths import PROJECT_HOME_ENV
 from tests.conftest import run_kedro
 from tests.e2e.background import restored_mlflow_uris
@@ -232,8 +232,8 @@ def test_prod_thresholds_are_stricter(project_copy):
     perf_prod = prod["drift_monitoring"]["performance"]
     assert perf_prod["max_relative_drop"] < perf_base["max_relative_drop"]
     # still valid settings (warning levels below drift levels, ranges)
-    DriftThresholds.model_validate(tests_prod)
-    PerformanceSettings.model_validate(perf_prod)
+    DriftTestsParams.model_validate(tests_prod)
+    PerformanceParams.model_validate(perf_prod)
     # deep-merged: everything prod does not set is base's
     assert prod["modelling"] == base["modelling"]
     assert prod["dataset"] == base["dataset"]
