@@ -40,13 +40,20 @@ from kedro.config import OmegaConfigLoader
 from sklearn.inspection import permutation_importance
 from student_performance.settings import CONFIG_LOADER_ARGS
 from student_performance.schema import DatasetSchema
+from student_performance.core import params as P
 from student_performance.core.selection import score_configuration
 from student_performance.pipelines.modelling import _sets, nodes
 conf = OmegaConfigLoader("{project / "conf"}", env="{env}", **CONFIG_LOADER_ARGS)[
     "parameters"
 ]
 schema = DatasetSchema.model_validate(conf["dataset"])
-m = conf["modelling"]
+raw = conf["modelling"]
+# typed as Kedro hands them to the nodes
+m = dict(raw, split=P.SplitParams(**raw["split"]), cv=P.CVParams(**raw["cv"]),
+         candidates=P.CandidatesParams.model_validate(raw["candidates"]),
+         decision=P.DecisionParams(**raw["decision"]),
+         selection=P.SelectionParams(**raw["selection"]),
+         conformal=P.ConformalParams(**raw["conformal"]))
 prm = pd.read_parquet("{project / "data/03_primary/prm_students.parquet"}")
 dev, holdout = nodes.split_development_holdout(prm, schema, m["split"])
 folds = nodes.evaluate_candidates(
@@ -61,7 +68,7 @@ _sets.calibrate_prediction_sets(dev, selected, schema, m["conformal"], m["seed"]
 _sets.evaluate_set_coverage(dev, selected, schema, m["cv"], m["conformal"])
 # the registry gate re-scores the champion's configuration on these folds (the runs
 # share one store, so from the second run on there is a champion: the same config)
-score_configuration(dev, schema, selected, m["cv"], m["selection"]["primary_metric"])
+score_configuration(dev, schema, selected, m["cv"], m["selection"].primary_metric)
 X, y = holdout[schema.feature_names], holdout[schema.target.name].astype(object)
 model.predict_proba(X)
 permutation_importance(model, X, y, n_repeats=m["explain"]["n_repeats"], random_state=0)

@@ -13,7 +13,7 @@ import sys
 
 import pytest
 
-from tests.conftest import PROJECT_ROOT
+from tests.conftest import PROJECT_ROOT, registered_model_name
 
 pytestmark = pytest.mark.slow
 
@@ -36,3 +36,28 @@ def test_training_benchmark_prints_the_overhead_ratio():
     out = _smoke("training_benchmark.py")
     assert "bare scikit-learn fits" in out
     assert "overhead ratio" in out
+
+
+def test_drift_benchmark_prints_the_nodes_and_the_command_line_figures():
+    out = _smoke("drift_benchmark.py")
+    assert "Monte-Carlo chi-square" in out
+    assert "peak RSS" in out
+
+
+def test_scoring_benchmark_prints_both_formats_against_their_floors():
+    out = _smoke("scoring_benchmark.py")
+    assert "pandas engine" in out
+    assert "pandas csv" in out
+
+
+def test_serving_benchmark_prints_predict_against_a_404(trained_project):
+    out = _smoke(
+        "serving_benchmark.py",
+        "--env",
+        "test",
+        "--tracking-uri",
+        os.environ["MLFLOW_TRACKING_URI"],
+        "--model-name",
+        registered_model_name(trained_project),
+    )
+    assert "404" in out
