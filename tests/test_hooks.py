@@ -5,10 +5,14 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import pytest
+from kedro.io import DataCatalog
 from omegaconf import OmegaConf
 
+from student_performance.batch import RawBatchDataset
 from student_performance.hooks import (
+    BatchInputHook,
     MissingEnvironmentVariableError,
+    MissingInputError,
     MlflowConfHook,
     _flatten,
 )
@@ -68,3 +72,20 @@ def test_conf_that_resolves_or_fails_otherwise_is_left_to_kedro_mlflow(monkeypat
     )
     # a resolver kedro-mlflow registers itself, later: not this hook's business
     assert hook.after_context_created(_context("base", "${km.random_name:}")) is None
+
+
+def test_a_missing_batch_input_stops_the_run_in_one_line(tmp_path):
+    present = tmp_path / "records.csv"
+    present.write_text("a\n1\n")
+    catalog = DataCatalog(
+        {
+            "raw_batch": RawBatchDataset(path=str(tmp_path / "nowhere.csv")),
+            "other": RawBatchDataset(path=str(present)),
+        }
+    )
+    pipeline = SimpleNamespace(inputs=lambda: {"raw_batch", "other", "params:x"})
+    with pytest.raises(MissingInputError, match=r"raw_batch: .*nowhere\.csv"):
+        BatchInputHook().before_pipeline_run({}, pipeline, catalog)
+
+    fine = SimpleNamespace(inputs=lambda: {"other"})
+    BatchInputHook().before_pipeline_run({}, fine, catalog)

@@ -1,5 +1,5 @@
-"""Project hooks: a clear stop on a missing MLflow setting, the registry gate after a
-training run, typed parameters logged key by key, and a closing summary."""
+"""Project hooks: a clear stop on a missing MLflow setting or batch input, the registry
+gate after a training run, typed parameters logged key by key, and a closing summary."""
 
 from __future__ import annotations
 
@@ -59,6 +59,33 @@ class MlflowConfHook:
                 f"{name} is not set: --env {context.env} reads {setting} from it, "
                 f"with no fallback. To fix: {fix}, then run the command again."
             ) from None
+
+
+class MissingInputError(click.ClickException):
+    """A batch input the run reads does not exist: one line, exit status 1."""
+
+
+class BatchInputHook:
+    """Stop before the first node when a batch input (file, glob or folder) is missing.
+
+    Listing a batch's files reads no data, so every ``RawBatchDataset`` the pipeline
+    reads is listed up front: a typo in ``--params batch_scoring.input=...`` is one
+    line naming the path and what to do, not a chain of tracebacks from inside a node.
+    """
+
+    @hook_impl(tryfirst=True)
+    def before_pipeline_run(self, run_params: Any, pipeline: Any, catalog: Any) -> None:
+        from student_performance.batch import RawBatchDataset  # noqa: PLC0415
+        from student_performance.datasets import RawDataError  # noqa: PLC0415
+
+        for name in sorted(pipeline.inputs()):
+            dataset = catalog.get(name) if name in catalog else None
+            if not isinstance(dataset, RawBatchDataset):
+                continue
+            try:
+                dataset.load()
+            except RawDataError as error:
+                raise MissingInputError(f"{name}: {error}") from None
 
 
 def _is_training(pipeline: Any) -> bool:
