@@ -131,13 +131,12 @@ image-test: install ## Build the image, run data_processing and serve in it, rep
 	bash scripts/install_system_deps.sh image
 	bash scripts/image_test.sh
 
-benchmark: install ## Time the pipelines against their bare floors (prints ratios)
-	$(BIN)/kedro run --pipelines data_processing
+benchmark: install ## Time the pipelines against their bare floors (prints ratios; each in a project copy)
 	$(BIN)/python benchmarks/training_benchmark.py
 	$(BIN)/python benchmarks/drift_benchmark.py
 
 .PHONY: benchmark-scoring
-benchmark-scoring: install ## Batch scoring: floor vs pandas vs Dask engine (ROWS=1000000,5000000; needs make train)
+benchmark-scoring: install ## Batch scoring, CSV beside Parquet: floor vs pandas vs Dask engine (ROWS=1000000,5000000)
 	$(BIN)/python benchmarks/scoring_benchmark.py $(if $(ROWS),--rows $(ROWS),)
 
 .PHONY: study
