@@ -130,6 +130,7 @@ class ModelRegistryHook:
             self._registry["tolerance"],
             rescore=partial(self._rescore, catalog),
             log_loss_tolerance=self._registry.get("log_loss_tolerance"),
+            worst_group_tolerance=self._registry.get("worst_group_tolerance"),
         )
         catalog.save(PROMOTION_DECISION, decision)
         client.log_dict(run_id, decision, "promotion_decision.json")

@@ -11,6 +11,8 @@ import pandas as pd
 from student_performance.models.estimators import describe_decision
 from student_performance.schema import DatasetSchema
 
+from ._fairness import group_card_section
+
 logger = logging.getLogger(__name__)
 
 _CARD_METRICS = (
@@ -96,6 +98,7 @@ def render_model_card(
     summary: pd.DataFrame,
     rows: dict[str, int],
     dataset_name: str,
+    groups: dict[str, Any] | None = None,
 ) -> str:
     """The card as Markdown.
 
@@ -104,6 +107,7 @@ def render_model_card(
         summary: One row per candidate (``rpt_cv_summary``).
         rows: ``development`` and ``holdout`` row counts.
         dataset_name: The schema's name.
+        groups: The group report (``report_groups``); ``None``: no such section.
 
     Returns:
         Markdown text.
@@ -127,6 +131,7 @@ def render_model_card(
         *_candidates_table(summary, report["model"]),
         "",
         *_calibration_and_sets(report),
+        *(group_card_section(groups) if groups and groups["features"] else []),
         "## Known limits",
         *_limits(report["prediction_sets"]),
         "",
@@ -140,6 +145,7 @@ def build_model_card(
     mi_development: pd.DataFrame,
     mi_holdout: pd.DataFrame,
     dataset: DatasetSchema,
+    rpt_group_report: dict[str, Any] | None = None,
 ) -> str:
     """A short Markdown card of the trained model (logged with the run's artifacts).
 
@@ -149,14 +155,20 @@ def build_model_card(
         mi_development: The development part (its row count).
         mi_holdout: The holdout (its row count).
         dataset: The schema (its name).
+        rpt_group_report: The group report (``report_groups``).
 
     Returns:
         The card: data, rows, candidates (mean ± std), calibration, prediction-set
-        coverage, the decision rule and known limits.
+        coverage, the figures by group of each sensitive feature, the decision rule
+        and known limits.
     """
     rows = {"development": len(mi_development), "holdout": len(mi_holdout)}
     card = render_model_card(
-        rpt_selected_model_metrics, rpt_cv_summary, rows, dataset.name
+        rpt_selected_model_metrics,
+        rpt_cv_summary,
+        rows,
+        dataset.name,
+        rpt_group_report,
     )
     logger.info("Model card: %d lines", card.count("\n"))
     return card

@@ -17,6 +17,9 @@ Contract (names outside the ``modelling`` namespace):
         ``rpt_confusion_matrix``, ``rpt_feature_importance``,
         ``rpt_feature_importance_plot``, ``rpt_model_comparison``, ``rpt_model_card``,
         ``rpt_holdout_explanations`` (each holdout row's feature contributions),
+        ``mi_set_rows`` (the selected model's out-of-fold rows on repeated CV),
+        ``rpt_group_report`` (figures per sensitive group, out of fold),
+        ``rpt_fairness_metrics`` (the same as ``fairness.*`` MLflow metrics),
         ``pred_example_predictions``
 
 Nodes tagged ``training`` fit and evaluate, after ``check_trainable`` (the pre-flight:
@@ -31,9 +34,14 @@ from kedro.pipeline import Node, Pipeline
 
 from ._card import build_model_card
 from ._explain import explain_holdout_rows, explain_model
+from ._fairness import report_groups
 from ._figures import build_comparison_report
 from ._report import evaluate_holdout, report_selected_model
-from ._sets import calibrate_prediction_sets, evaluate_set_coverage
+from ._sets import (
+    calibrate_prediction_sets,
+    cross_validate_sets,
+    summarise_set_coverage,
+)
 from .nodes import (
     build_input_example,
     evaluate_candidates,
@@ -72,6 +80,9 @@ _BOUNDARY_OUTPUTS = {
     "rpt_model_comparison",
     "rpt_model_card",
     "rpt_holdout_explanations",
+    "mi_set_rows",
+    "rpt_group_report",
+    "rpt_fairness_metrics",
     "pred_example_predictions",
 }
 
@@ -154,7 +165,7 @@ def _set_nodes() -> list[Node]:
             name="calibrate_prediction_sets",
         ),
         Node(
-            evaluate_set_coverage,
+            cross_validate_sets,
             inputs=[
                 "mi_development",
                 "model_selected_config",
@@ -162,14 +173,32 @@ def _set_nodes() -> list[Node]:
                 "params:cv",
                 "params:conformal",
             ],
+            outputs="mi_set_rows",
+            name="cross_validate_sets",
+        ),
+        Node(
+            summarise_set_coverage,
+            inputs=["mi_set_rows", "params:dataset", "params:conformal"],
             outputs="rpt_prediction_sets",
-            name="evaluate_set_coverage",
+            name="summarise_set_coverage",
+        ),
+        Node(
+            report_groups,
+            inputs=[
+                "mi_set_rows",
+                "mi_development",
+                "params:dataset",
+                "params:fairness",
+                "rpt_prediction_sets",
+            ],
+            outputs=["rpt_group_report", "rpt_fairness_metrics"],
+            name="report_groups",
         ),
     ]
 
 
 def _report_nodes() -> list[Node]:
-    """The holdout score, explanations, the comparison report and the model card."""
+    """The holdout score, explanations and the comparison report."""
     return [
         Node(
             evaluate_holdout,
@@ -204,6 +233,7 @@ def _report_nodes() -> list[Node]:
                 "rpt_cv_summary",
                 "rpt_selected_model_metrics",
                 "model_cv_folds",
+                "rpt_group_report",
             ],
             outputs="rpt_model_comparison",
             name="build_comparison_report",
@@ -214,6 +244,12 @@ def _report_nodes() -> list[Node]:
             outputs="rpt_holdout_explanations",
             name="explain_holdout_rows",
         ),
+    ]
+
+
+def _card_nodes() -> list[Node]:
+    """The model card."""
+    return [
         Node(
             build_model_card,
             inputs=[
@@ -222,6 +258,7 @@ def _report_nodes() -> list[Node]:
                 "mi_development",
                 "mi_holdout",
                 "params:dataset",
+                "rpt_group_report",
             ],
             outputs="rpt_model_card",
             name="build_model_card",
@@ -248,7 +285,13 @@ def _bundle_nodes() -> list[Node]:
 
 
 def _training_nodes() -> list[Node]:
-    return _selection_nodes() + _set_nodes() + _report_nodes() + _bundle_nodes()
+    return [
+        *_selection_nodes(),
+        *_set_nodes(),
+        *_report_nodes(),
+        *_card_nodes(),
+        *_bundle_nodes(),
+    ]
 
 
 def _inference_nodes() -> list[Node]:
