@@ -34,6 +34,7 @@ from joblib import Parallel, delayed
 from sklearn.base import clone
 from sklearn.model_selection import StratifiedKFold
 
+from student_performance.core.groups import group_labels
 from student_performance.core.params import ConformalParams, CVParams
 from student_performance.core.selection import (
     build_model,
@@ -60,10 +61,8 @@ def conformal_quantile(scores: np.ndarray, level: float) -> float:
 def fit_group_thresholds(
     proba: np.ndarray, truth: np.ndarray, level: float, groups: np.ndarray
 ) -> dict[str, float]:
-    """One quantile of ``1 - p(true class)`` per group (Mondrian by group).
-
-    A group with too few rows for the level gets 1.0 (every class qualifies).
-    """
+    """One quantile of ``1 - p(true class)`` per group (Mondrian by group); a group
+    with too few rows for the level gets 1.0 (every class qualifies)."""
     truth, groups = np.asarray(truth, dtype=int), np.asarray(groups, dtype=object)
     scores = 1.0 - proba[np.arange(len(truth)), truth]
     return {
@@ -249,7 +248,7 @@ def _group_values(
         return None
     if conformal.group_feature not in dataset.sensitive_features:
         raise ValueError(f"{conformal.group_feature!r} is not a sensitive feature")
-    return frame[conformal.group_feature].astype(object).to_numpy()
+    return group_labels(frame[conformal.group_feature]).to_numpy()
 
 
 def _thresholds(proba, truth, conformal: ConformalParams, groups) -> dict[str, Any]:

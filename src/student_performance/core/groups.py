@@ -8,7 +8,8 @@ are the repeated-CV validation rows of the selected configuration
 a group's ``n`` is its distinct students. The largest between-group gap of each figure
 gets a bootstrap 95 % interval (students resampled with replacement, every repeat of a
 drawn student kept). Groups under ``min_group_rows`` students are flagged ``small`` and
-left out of the gaps and the worst group, never hidden.
+left out of the gaps and the worst group, never hidden. Rows whose value is missing
+form the group ``missing``.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from fairlearn.metrics import MetricFrame
 from pydantic import Field
 from sklearn.metrics import accuracy_score, cohen_kappa_score, f1_score, log_loss
 
@@ -38,6 +38,7 @@ GROUP_METRICS = (
     "coverage",
     "set_size",
 )
+MISSING = "missing"
 _ROW_METRICS = ("log_loss", "ece", "coverage", "set_size")
 
 
@@ -110,6 +111,8 @@ def group_metrics(
     Returns:
         Groups as the index, ``GROUP_METRICS`` and ``share_<class>`` as columns.
     """
+    from fairlearn.metrics import MetricFrame  # noqa: PLC0415 - slow; reports only
+
     arrays = _row_arrays(rows, classes)
     functions = _metric_functions(classes, arrays)
     at = np.arange(len(rows))
@@ -201,6 +204,12 @@ def _finite(value: Any) -> float | None:
     return value if np.isfinite(value) else None
 
 
+def group_labels(values: pd.Series) -> pd.Series:
+    """Each row's group as text; a missing value is the group ``missing``."""
+    labels = values.astype(object)
+    return labels.where(labels.notna(), MISSING).map(str)
+
+
 def worst_groups(features: dict[str, Any]) -> dict[str, Any]:
     """Per guarded figure, the lowest group (not ``small``) over every feature."""
     worst = {}
@@ -240,7 +249,7 @@ def group_report(
     features = {
         name: _feature_report(
             rows,
-            frame[name].iloc[rows["row"].to_numpy()].astype(object),
+            group_labels(frame[name]).iloc[rows["row"].to_numpy()],
             classes,
             params,
         )

@@ -37,6 +37,9 @@ OUTPUTS = {
     "rpt_model_card",
     "rpt_holdout_explanations",
     "pred_example_predictions",
+    "mi_set_rows",
+    "rpt_group_report",
+    "rpt_fairness_metrics",
 }
 
 
@@ -56,6 +59,7 @@ def test_contract():
         "params:modelling.explain",
         "params:modelling.input_example_rows",
         "params:modelling.preflight",
+        "params:modelling.fairness",
     }
     assert pipeline.all_outputs() == OUTPUTS  # every output is a boundary
     inference = pipeline.only_nodes_with_tags("inference")
