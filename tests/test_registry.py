@@ -378,3 +378,23 @@ def test_a_challenger_better_on_average_but_worse_for_one_group_is_refused(
     )
     assert "lower by 0.1500" in decision["worst_group_reason"]
     assert status(client, name)[CHAMPION]["version"] == 1
+
+
+@pytest.mark.slow  # a real (temporary) MLflow registry
+def test_the_champion_is_re_scored_on_the_features_it_was_trained_with(registry):
+    client, name, _ = registry
+    ridge = {"estimator": "ordinal_ridge", "params": {"alpha": 3.0}}
+    champion = _training_run(0.30, ridge)
+    client.log_text(champion, json.dumps(["time", "coaching"]), "model_features.json")
+    register_and_gate(client, champion, name, METRIC, 0.01)
+    seen = []
+    register_and_gate(
+        client,
+        _training_run(0.31),
+        name,
+        METRIC,
+        0.01,
+        rescore=lambda configuration: seen.append(configuration) or 0.30,
+    )
+    assert seen[0]["features"] == ["time", "coaching"]
+    assert seen[0]["estimator"] == "ordinal_ridge"

@@ -97,15 +97,23 @@ class ModelRegistryHook:
         """A configuration's CV means (every metric) on this run's development folds.
 
         Called by the gate only when there is a champion to re-score, so a first run
-        loads nothing.
+        loads nothing. On the features the champion was trained with (``features``,
+        from its ``model_features.json``), else the schema's.
         """
         from student_performance.core.selection import (  # noqa: PLC0415
             configuration_cv_means,
         )
+        from student_performance.schema import DatasetSchema  # noqa: PLC0415
 
+        dataset = DatasetSchema.model_validate(self._parameters["dataset"])
+        kept = configuration.pop("features", None)  # the champion's, if it logged them
+        if kept is not None:
+            dataset = dataset.without(
+                [f for f in dataset.feature_names if f not in kept]
+            )
         return configuration_cv_means(
             catalog.load("mi_development"),
-            self._parameters["dataset"],
+            dataset,
             configuration,
             self._parameters["modelling"]["cv"],
         )

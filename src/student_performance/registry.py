@@ -60,6 +60,7 @@ logger = logging.getLogger(__name__)
 CHAMPION, CHALLENGER = "champion", "challenger"
 PREVIOUS_CHAMPION_TAG = "previous_champion_version"
 CONFIG_ARTIFACT = "model_selected_config.json"
+FEATURES_ARTIFACT = "model_features.json"  # the features the model was trained with
 SAME_FOLDS = "champion's configuration re-scored on the challenger's folds"
 
 # A configuration's repeated-CV figure on the challenger's folds: the primary metric,
@@ -105,6 +106,9 @@ def _champion_score(
         )
     try:
         configuration = mlflow.artifacts.load_dict(f"runs:/{run_id}/{CONFIG_ARTIFACT}")
+        if FEATURES_ARTIFACT in {a.path for a in client.list_artifacts(run_id)}:
+            uri = f"runs:/{run_id}/{FEATURES_ARTIFACT}"
+            configuration["features"] = json.loads(mlflow.artifacts.load_text(uri))
         scored = rescore(configuration)
         if isinstance(scored, dict):
             primary = key.removeprefix(metric_key(""))

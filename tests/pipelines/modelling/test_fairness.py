@@ -66,3 +66,18 @@ def test_the_card_section_shows_every_group_and_the_per_class_coverage(report):
         assert f"| sport | {group} |" in card
     assert "(small)" in card and "largest gap [95 % CI]" in card
     assert "Set coverage by true class:" in card
+
+
+def test_excluded_features_leave_the_model_schema(tiny_schema):
+    from student_performance.pipelines.modelling._features import (  # noqa: PLC0415
+        select_model_features,
+    )
+
+    schema = tiny_schema.model_copy(update={"sensitive_features": ("sport",)})
+    assert select_model_features(schema, [])[0] is schema
+    reduced, names = select_model_features(schema, ["sport"])
+    assert names == ["level", "hours"]
+    assert "sport" not in reduced.feature_names
+    assert reduced.sensitive_features == ()
+    frozen = reduced.model_dump(mode="json")  # what the served model is given
+    assert [f["name"] for f in frozen["features"]] == ["level", "hours"]
