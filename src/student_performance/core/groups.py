@@ -15,11 +15,13 @@ form the group ``missing``.
 from __future__ import annotations
 
 import logging
+import warnings
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from pydantic import Field
+from sklearn.exceptions import UndefinedMetricWarning
 from sklearn.metrics import accuracy_score, cohen_kappa_score, f1_score, log_loss
 
 from student_performance.frozen import Frozen
@@ -246,15 +248,17 @@ def group_report(
     Returns:
         ``features`` (feature to ``groups`` and ``gaps``), ``worst`` and the settings.
     """
-    features = {
-        name: _feature_report(
-            rows,
-            group_labels(frame[name]).iloc[rows["row"].to_numpy()],
-            classes,
-            params,
-        )
-        for name in sensitive_features
-    }
+    with warnings.catch_warnings():  # a tiny group's QWK may be undefined: NaN
+        warnings.simplefilter("ignore", UndefinedMetricWarning)
+        features = {
+            name: _feature_report(
+                rows,
+                group_labels(frame[name]).iloc[rows["row"].to_numpy()],
+                classes,
+                params,
+            )
+            for name in sensitive_features
+        }
     return {
         "min_group_rows": params.min_group_rows,
         "n_bootstrap": params.n_bootstrap,
