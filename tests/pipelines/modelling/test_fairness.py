@@ -81,3 +81,25 @@ def test_excluded_features_leave_the_model_schema(tiny_schema):
     assert reduced.sensitive_features == ()
     frozen = reduced.model_dump(mode="json")  # what the served model is given
     assert [f["name"] for f in frozen["features"]] == ["level", "hours"]
+
+
+def test_the_card_names_groups_the_sets_under_cover():
+    from student_performance.pipelines.modelling._card import (  # noqa: PLC0415
+        _group_limits,
+    )
+
+    sets = {"level": 0.9}
+    groups = {
+        "features": {
+            "Caste": {
+                "groups": {
+                    "SC": {"coverage": 0.83, "small": False},
+                    "ST": {"coverage": 0.95, "small": False},
+                    "missing": {"coverage": 0.33, "small": True},
+                }
+            }
+        }
+    }
+    (line,) = _group_limits(sets, groups)
+    assert "Caste = SC (0.83)" in line and "ST" not in line and "missing" not in line
+    assert _group_limits(sets, None) == []

@@ -43,7 +43,7 @@ def _candidates_table(summary: pd.DataFrame, selected: str) -> list[str]:
     return lines
 
 
-def _limits(sets: dict[str, Any]) -> list[str]:
+def _limits(sets: dict[str, Any], groups: dict[str, Any] | None) -> list[str]:
     limits = [
         "- Ranking is at what these pre-exam features allow: the project's study of "
         "other model families found none that ranks students better; about half of "
@@ -57,13 +57,36 @@ def _limits(sets: dict[str, Any]) -> list[str]:
         if figures["coverage"] < sets["level"] - _COVERAGE_SLACK
     ]
     if under:
+        hint = (
+            "; `conformal.mode: class_conditional` covers every class at the level "
+            "with larger sets"
+            if sets["mode"] == "marginal"
+            else ""
+        )
         limits.append(
             f"- Set coverage is {sets['mode']}: for students whose true class is "
             f"{', '.join(under)} the sets hold the truth less often than "
-            f"{sets['level']:.0%}; `conformal.mode: class_conditional` covers every "
-            "class at the level with larger sets."
+            f"{sets['level']:.0%}{hint}."
         )
-    return limits
+    return limits + _group_limits(sets, groups)
+
+
+def _group_limits(sets: dict[str, Any], groups: dict[str, Any] | None) -> list[str]:
+    """Groups (not small) whose set coverage falls short of the level."""
+    under = [
+        f"{feature} = {group} ({figures['coverage']:.2f})"
+        for feature, part in (groups or {}).get("features", {}).items()
+        for group, figures in part["groups"].items()
+        if not figures["small"]
+        and figures["coverage"] < sets["level"] - _COVERAGE_SLACK
+    ]
+    if not under:
+        return []
+    return [
+        f"- The sets hold the truth less often than {sets['level']:.0%} for "
+        f"{', '.join(under)}; `conformal.mode: group_conditional` covers each group "
+        "of one feature at the level."
+    ]
 
 
 def _calibration_and_sets(report: dict[str, Any]) -> list[str]:
@@ -133,7 +156,7 @@ def render_model_card(
         *_calibration_and_sets(report),
         *(group_card_section(groups) if groups and groups["features"] else []),
         "## Known limits",
-        *_limits(report["prediction_sets"]),
+        *_limits(report["prediction_sets"], groups),
         "",
     ]
     return "\n".join(lines)
