@@ -107,3 +107,13 @@ def test_gaps_leave_small_groups_out_and_carry_an_interval(oof):
     worst = report["worst"]["quadratic_weighted_kappa"]
     assert (worst["feature"], worst["group"]) == ("sex", "b")
     assert worst["value"] == pytest.approx(groups["b"]["quadratic_weighted_kappa"])
+
+
+def test_calibration_groups_reads_the_calibrations_feature():
+    from student_performance.core.groups import calibration_groups  # noqa: PLC0415
+
+    features = pd.DataFrame({"sex": ["f", None, "m"]})
+    assert calibration_groups({"thresholds": [0.5]}, features) is None
+    assert calibration_groups(None, features) is None
+    groups = calibration_groups({"group_feature": "sex"}, features)
+    assert groups.tolist() == ["f", "missing", "m"]

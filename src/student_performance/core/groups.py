@@ -212,6 +212,15 @@ def group_labels(values: pd.Series) -> pd.Series:
     return labels.where(labels.notna(), MISSING).map(str)
 
 
+def calibration_groups(
+    calibration: dict[str, Any] | None, features: pd.DataFrame
+) -> np.ndarray | None:
+    """Each row's group for a ``group_conditional`` set calibration (the ``groups``
+    argument of ``core.conformal.apply_set_calibration``); ``None`` for other modes."""
+    feature = (calibration or {}).get("group_feature")
+    return None if feature is None else group_labels(features[feature]).to_numpy()
+
+
 def worst_groups(features: dict[str, Any]) -> dict[str, Any]:
     """Per guarded figure, the lowest group (not ``small``) over every feature."""
     worst = {}
