@@ -151,6 +151,7 @@ def add_group_table(figure: Any, report: dict[str, Any], row: int) -> None:
         return
     header = ["feature", "group", "n", *(label for _, label in _TABLE), "predicted"]
     figure.add_table(
+        columnwidth=[0.8, 1.1, 0.7, *[1] * len(_TABLE), 2.8],
         header={"values": header},
         cells={"values": [list(column) for column in zip(*rows, strict=True)]},
         row=row,

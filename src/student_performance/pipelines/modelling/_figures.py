@@ -91,7 +91,7 @@ def build_comparison_report(
         cols=1,
         specs=[[{"type": "xy"}], [{"type": "table"}], [{"type": "xy"}]]
         + [[{"type": "table"}]],
-        row_heights=[0.26, 0.27, 0.23, 0.24],
+        row_heights=[0.22, 0.24, 0.20, 0.34],
         vertical_spacing=0.05,
         subplot_titles=(
             "Repeated CV on the development part (mean ± std over the folds)",
@@ -113,7 +113,7 @@ def build_comparison_report(
         title=f"Model comparison: selected {selected} by "
         f"{rpt_selected_model_metrics['primary_metric']} (the baseline predicts class priors)",
         barmode="group",
-        height=2100,
+        height=2500,
         template="plotly_white",
         legend={"orientation": "h", "y": 1.02, "yanchor": "bottom"},
     )
