@@ -14,7 +14,13 @@ import mlflow
 import pytest
 
 from student_performance.gate_lock import gate_lock, gate_lock_path
-from student_performance.promotion import decide, decide_log_loss, metric_key
+from student_performance.promotion import (
+    decide,
+    decide_log_loss,
+    decide_worst_group,
+    metric_key,
+    worst_group,
+)
 from student_performance.registry import (
     CHALLENGER,
     CHAMPION,
@@ -318,3 +324,77 @@ def test_a_re_score_with_every_metric_compares_log_loss_like_for_like(registry):
     assert decision["promoted"] and decision["comparison"] == SAME_FOLDS
     assert decision["champion_score"] == 0.59
     assert decision["champion_log_loss"] == 1.05  # re-scored, not the recorded 1.20
+
+
+def _groups(qwk: dict[str, float], coverage: float = 0.9, small: str = "") -> dict:
+    """``fairness.*`` metrics of one run: a QWK per Caste group, one coverage."""
+    metrics = {}
+    for group, value in qwk.items():
+        metrics[f"fairness.Caste.{group}.quadratic_weighted_kappa"] = value
+        metrics[f"fairness.Caste.{group}.coverage"] = coverage
+        metrics[f"fairness.Caste.{group}.small"] = float(group == small)
+    metrics["fairness.Caste.gap.quadratic_weighted_kappa"] = 0.0
+    return metrics
+
+
+def test_worst_group_leaves_small_groups_and_gaps_out():
+    metrics = _groups({"General": 0.6, "SC": 0.5, "ST": 0.1}, small="ST")
+    assert worst_group(metrics, METRIC) == ("Caste=SC", 0.5)
+    assert worst_group({}, METRIC) == (None, None)
+
+
+def test_decide_worst_group_names_the_group_and_the_drop():
+    champion = _groups({"General": 0.60, "SC": 0.55})
+    passes, reason = decide_worst_group(
+        _groups({"General": 0.70, "SC": 0.45}), champion, 0.05
+    )
+    assert not passes
+    assert "challenger Caste=SC 0.4500 vs champion Caste=SC 0.5500" in reason
+    assert "lower by 0.1000" in reason
+    assert decide_worst_group(_groups({"General": 0.7, "SC": 0.52}), champion, 0.05)[0]
+    assert decide_worst_group({}, champion, 0.05)[0]  # not compared, and says so
+    assert decide_worst_group({}, champion, None) == (True, "")
+
+
+@pytest.mark.slow  # a real (temporary) MLflow registry
+def test_a_challenger_better_on_average_but_worse_for_one_group_is_refused(
+    registry,
+):
+    client, name, _ = registry
+    champion = _training_run(0.60)
+    for key, value in _groups({"General": 0.62, "OBC": 0.60, "SC": 0.55}).items():
+        client.log_metric(champion, key, value)
+    register_and_gate(client, champion, name, METRIC, 0.01, None, None, 0.05)
+    challenger = _training_run(0.65)  # better on average ...
+    for key, value in _groups({"General": 0.75, "OBC": 0.70, "SC": 0.40}).items():
+        client.log_metric(challenger, key, value)  # ... worse for SC students
+    decision = register_and_gate(
+        client, challenger, name, METRIC, 0.01, worst_group_tolerance=0.05
+    )
+    assert not decision["promoted"]
+    assert decision["worst_group_tolerance"] == 0.05
+    assert (
+        "challenger Caste=SC 0.4000 vs champion Caste=SC 0.5500" in (decision["reason"])
+    )
+    assert "lower by 0.1500" in decision["worst_group_reason"]
+    assert status(client, name)[CHAMPION]["version"] == 1
+
+
+@pytest.mark.slow  # a real (temporary) MLflow registry
+def test_the_champion_is_re_scored_on_the_features_it_was_trained_with(registry):
+    client, name, _ = registry
+    ridge = {"estimator": "ordinal_ridge", "params": {"alpha": 3.0}}
+    champion = _training_run(0.30, ridge)
+    client.log_text(champion, json.dumps(["time", "coaching"]), "model_features.json")
+    register_and_gate(client, champion, name, METRIC, 0.01)
+    seen = []
+    register_and_gate(
+        client,
+        _training_run(0.31),
+        name,
+        METRIC,
+        0.01,
+        rescore=lambda configuration: seen.append(configuration) or 0.30,
+    )
+    assert seen[0]["features"] == ["time", "coaching"]
+    assert seen[0]["estimator"] == "ordinal_ridge"

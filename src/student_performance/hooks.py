@@ -124,15 +124,23 @@ class ModelRegistryHook:
         """A configuration's CV means (every metric) on this run's development folds.
 
         Called by the gate only when there is a champion to re-score, so a first run
-        loads nothing.
+        loads nothing. On the features the champion was trained with (``features``,
+        from its ``model_features.json``), else the schema's.
         """
         from student_performance.core.selection import (  # noqa: PLC0415
             configuration_cv_means,
         )
+        from student_performance.schema import DatasetSchema  # noqa: PLC0415
 
+        dataset = DatasetSchema.model_validate(self._parameters["dataset"])
+        kept = configuration.pop("features", None)  # the champion's, if it logged them
+        if kept is not None:
+            dataset = dataset.without(
+                [f for f in dataset.feature_names if f not in kept]
+            )
         return configuration_cv_means(
             catalog.load("mi_development"),
-            self._parameters["dataset"],
+            dataset,
             configuration,
             self._parameters["modelling"]["cv"],
         )
@@ -157,6 +165,7 @@ class ModelRegistryHook:
             self._registry["tolerance"],
             rescore=partial(self._rescore, catalog),
             log_loss_tolerance=self._registry.get("log_loss_tolerance"),
+            worst_group_tolerance=self._registry.get("worst_group_tolerance"),
         )
         catalog.save(PROMOTION_DECISION, decision)
         client.log_dict(run_id, decision, "promotion_decision.json")

@@ -51,6 +51,7 @@ from student_performance.promotion import (
     LOG_LOSS,
     decide,
     decide_log_loss,
+    decide_worst_group,
     metric_key,
 )
 
@@ -59,6 +60,7 @@ logger = logging.getLogger(__name__)
 CHAMPION, CHALLENGER = "champion", "challenger"
 PREVIOUS_CHAMPION_TAG = "previous_champion_version"
 CONFIG_ARTIFACT = "model_selected_config.json"
+FEATURES_ARTIFACT = "model_features.json"  # the features the model was trained with
 SAME_FOLDS = "champion's configuration re-scored on the challenger's folds"
 
 # A configuration's repeated-CV figure on the challenger's folds: the primary metric,
@@ -104,6 +106,9 @@ def _champion_score(
         )
     try:
         configuration = mlflow.artifacts.load_dict(f"runs:/{run_id}/{CONFIG_ARTIFACT}")
+        if FEATURES_ARTIFACT in {a.path for a in client.list_artifacts(run_id)}:
+            uri = f"runs:/{run_id}/{FEATURES_ARTIFACT}"
+            configuration["features"] = json.loads(mlflow.artifacts.load_text(uri))
         scored = rescore(configuration)
         if isinstance(scored, dict):
             primary = key.removeprefix(metric_key(""))
@@ -128,6 +133,7 @@ def register_and_gate(
     tolerance: float,
     rescore: Rescore | None = None,
     log_loss_tolerance: float | None = None,
+    worst_group_tolerance: float | None = None,
 ) -> dict[str, Any]:
     """Register the run's model as ``challenger`` and apply the promotion gate.
 
@@ -145,6 +151,9 @@ def register_and_gate(
             figures as they are.
         log_loss_tolerance: Also refuse a challenger whose repeated-CV log loss is
             higher than the champion's by more than this (``None``: not checked).
+        worst_group_tolerance: Also refuse a challenger whose lowest sensitive
+            group's QWK or set coverage (its ``fairness.*`` metrics) is lower than
+            the champion's lowest group's by more than this (``None``: not checked).
 
     Returns:
         The decision: versions, both figures (and the champion's recorded one), how
@@ -158,7 +167,7 @@ def register_and_gate(
             primary_metric,
             tolerance,
             rescore,
-            log_loss_tolerance,
+            (log_loss_tolerance, worst_group_tolerance),
         )
 
 
@@ -169,9 +178,10 @@ def _register_and_gate(
     primary_metric: str,
     tolerance: float,
     rescore: Rescore | None,
-    log_loss_tolerance: float | None,
+    tolerances: tuple[float | None, float | None],
 ) -> dict[str, Any]:
     key = metric_key(primary_metric)
+    log_loss_tolerance, worst_group_tolerance = tolerances
     challenger_metrics = client.get_run(run_id).data.metrics
     champion = _version_with_alias(client, model_name, CHAMPION)
     champion_score, champion_recorded, comparison, champion_others = (
@@ -198,17 +208,23 @@ def _register_and_gate(
         "log_loss_tolerance": log_loss_tolerance,
         "challenger_log_loss": challenger_metrics.get(metric_key(LOG_LOSS)),
         "champion_log_loss": champion_others.get(LOG_LOSS),
+        "worst_group_tolerance": worst_group_tolerance,
     }
-    decision |= _verdict(decision, primary_metric, has_champion=bool(champion))
+    champion_metrics = client.get_run(champion.run_id).data.metrics if champion else {}
+    fair, decision["worst_group_reason"] = decide_worst_group(
+        challenger_metrics, champion_metrics, worst_group_tolerance
+    )
+    decision |= _verdict(decision, primary_metric, champion is not None, fair)
     _apply(client, decision, version.version, champion.version if champion else None)
     return decision
 
 
 def _verdict(
-    decision: dict[str, Any], primary_metric: str, has_champion: bool
+    decision: dict[str, Any], primary_metric: str, has_champion: bool, fair: bool
 ) -> dict[str, Any]:
     """``promoted`` and ``reason``: the primary metric, then (against a champion)
-    the log loss and how the champion's figures were obtained."""
+    the log loss, the worst group (``fair``: it passed) and how the champion's
+    figures were obtained."""
     promote, reason = decide(
         decision["challenger_score"],
         decision["champion_score"],
@@ -221,8 +237,8 @@ def _verdict(
             decision["champion_log_loss"],
             decision["log_loss_tolerance"],
         )
-        promote = promote and calibrated
-        parts = (reason, why, decision["comparison"])
+        promote = promote and calibrated and fair
+        parts = (reason, why, decision["worst_group_reason"], decision["comparison"])
         reason = "; ".join(part for part in parts if part)
     return {"promoted": promote, "reason": reason}
 

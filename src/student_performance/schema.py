@@ -70,6 +70,7 @@ class DatasetSchema(Frozen):
     drop_columns: tuple[str, ...] = ()
     unknown_columns: Literal["drop", "error"] = "drop"
     duplicates: Literal["keep_first", "keep_all"] = "keep_first"
+    sensitive_features: tuple[str, ...] = ()
 
     @model_validator(mode="after")
     def _check_names(self) -> DatasetSchema:
@@ -80,6 +81,34 @@ class DatasetSchema(Frozen):
         if overlap:
             raise ValueError(f"columns both used and dropped: {sorted(overlap)}")
         return self
+
+    @model_validator(mode="after")
+    def _check_sensitive(self) -> DatasetSchema:
+        """Sensitive features are categorical features of this schema, once each."""
+        names = self.sensitive_features
+        if len(set(names)) != len(names):
+            raise ValueError("a sensitive feature is listed twice")
+        for name in names:
+            if name not in self.feature_names:
+                raise ValueError(f"sensitive feature {name!r} is not a feature")
+            if not self.feature(name).is_categorical:
+                raise ValueError(f"sensitive feature {name!r} must be categorical")
+        return self
+
+    def without(self, names: tuple[str, ...] | list[str]) -> DatasetSchema:
+        """This schema with the named features left out (and out of the sensitive
+        list): what a model trained without them is given and asks for."""
+        unknown = set(names) - set(self.feature_names)
+        if unknown:
+            raise ValueError(f"cannot exclude unknown features {sorted(unknown)}")
+        return self.model_copy(
+            update={
+                "features": tuple(f for f in self.features if f.name not in names),
+                "sensitive_features": tuple(
+                    f for f in self.sensitive_features if f not in names
+                ),
+            }
+        )
 
     @property
     def feature_names(self) -> list[str]:

@@ -8,14 +8,18 @@ import numpy as np
 import pytest
 
 from student_performance.core.conformal import (
+    apply_set_calibration,
     conformal_quantile,
     describe_set,
     evaluate_prediction_sets,
+    fit_group_thresholds,
+    fit_prediction_sets,
     fit_set_thresholds,
     prediction_sets,
     row_prediction_set,
     summarise_set_rows,
 )
+from student_performance.core.params import ConformalParams
 
 RIDGE = {
     "candidate": "ordinal_ridge",
@@ -120,3 +124,61 @@ def test_coverage_on_fresh_cv_seeds_is_within_a_binomial_tolerance(
     summary = summarise_set_rows(rows, list(dataset_schema.target.classes))
     assert summary["set_size"] < 3  # informative: well below all four classes
     assert set(summary["per_class"]) == set(dataset_schema.target.classes)
+
+
+def _two_groups(rng, n: int):
+    """Seeded rows of two groups: the model is sharp for "a", vague for "b"."""
+    groups = rng.choice(np.array(["a", "b"], dtype=object), n)
+    truth = rng.integers(0, 4, n)
+    strength = np.where(groups == "a", 2.0, 0.7)[:, None]
+    logits = np.eye(4)[truth] * strength + rng.normal(0, 1, (n, 4))
+    proba = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    return proba, truth, groups
+
+
+def test_group_conditional_sets_cover_every_group_at_the_level():
+    rng = np.random.default_rng(11)
+    proba, truth, groups = _two_groups(rng, 4000)
+    fresh_proba, fresh_truth, fresh_groups = _two_groups(rng, 4000)
+    marginal = {
+        "contiguous": False,
+        "thresholds": fit_set_thresholds(proba, truth, 0.9).tolist(),
+    }
+    mondrian = {
+        **marginal,
+        "group_feature": "g",
+        "group_thresholds": {
+            g: [q] * 4
+            for g, q in fit_group_thresholds(proba, truth, 0.9, groups).items()
+        },
+    }
+
+    def coverage(calibration, group):
+        members = apply_set_calibration(fresh_proba, calibration, groups=fresh_groups)
+        covered = members[np.arange(len(fresh_truth)), fresh_truth]
+        return covered[fresh_groups == group].mean()
+
+    assert coverage(marginal, "b") < 0.87  # one threshold: "b" under-covered
+    assert coverage(marginal, "a") > 0.95  # ... and "a" over-covered
+    for group in ("a", "b"):
+        assert coverage(mondrian, group) == pytest.approx(0.9, abs=0.025)
+    with pytest.raises(ValueError, match="need each row"):
+        apply_set_calibration(fresh_proba, mondrian)
+    unseen = apply_set_calibration(fresh_proba[:1], mondrian, groups=["z"])
+    expected = apply_set_calibration(fresh_proba[:1], marginal)
+    assert unseen.tolist() == expected.tolist()  # an unseen group: marginal sets
+
+
+def test_group_conditional_mode_needs_a_sensitive_group_feature(
+    tiny_primary, tiny_schema
+):
+    configuration = {**RIDGE}
+    with pytest.raises(ValueError, match="group_feature"):
+        ConformalParams(mode="group_conditional")
+    conformal = ConformalParams(mode="group_conditional", group_feature="sport")
+    with pytest.raises(ValueError, match="not a sensitive feature"):
+        fit_prediction_sets(tiny_primary, tiny_schema, configuration, conformal, 0)
+    schema = tiny_schema.model_copy(update={"sensitive_features": ("sport",)})
+    calibration = fit_prediction_sets(tiny_primary, schema, configuration, conformal, 0)
+    assert calibration["group_feature"] == "sport"
+    assert {"yes", "no"} <= set(calibration["group_thresholds"])  # and "missing"

@@ -77,8 +77,18 @@ def test_training_logs_every_candidate_and_the_selected_model(two_training_runs)
         "model_card.md",
         "prediction_sets.json",
         "holdout_explanations.csv",
+        "group_report.json",
+        "model_features.json",
     } <= artifacts
     assert (project / "data/06_models/model_selected.pkl").exists()
+    # figures per sensitive group: MLflow metrics, the card's section
+    for group in ("Gender.female", "Gender.male", "Caste.General", "Caste.ST"):
+        assert 0 <= metrics[f"fairness.{group}.coverage"] <= 1, group
+        assert metrics[f"fairness.{group}.n"] >= 30, group  # noqa: PLR2004
+    assert "fairness.worst.quadratic_weighted_kappa" in metrics
+    assert "fairness.Caste.gap.coverage" in metrics
+    card = (project / "data/08_reporting/model_card.md").read_text()
+    assert "## Fairness by group" in card and "| Caste | OBC |" in card
 
 
 def test_two_runs_with_the_same_seed_give_identical_metrics(two_training_runs):
@@ -105,6 +115,8 @@ def test_first_run_becomes_champion_second_is_gated(two_training_runs):
     )
     assert second["challenger_log_loss"] == second["champion_log_loss"]
     assert "log_loss" in second["reason"]
+    assert "worst-group quadratic_weighted_kappa" in second["reason"]
+    assert second["worst_group_tolerance"] == 0.05  # noqa: PLR2004
     assert second["promoted"]  # not worse, so it takes over
     tags = mlflow.MlflowClient().get_run(runs[1].info.run_id).data.tags
     assert tags["promotion.decision"] == "promoted"

@@ -7,7 +7,9 @@ training data (cross-conformal). At level ``1 - alpha`` the set then holds the t
 class for at least about ``1 - alpha`` of new rows drawn like the training rows.
 
 * ``marginal``: one ``q`` for all rows; ``class_conditional`` (Mondrian): one ``q`` per
-  true class, so each class is covered at the level, at the price of larger sets.
+  true class, so each class is covered at the level, at the price of larger sets;
+  ``group_conditional`` (Mondrian): one ``q`` per group of one sensitive feature
+  (``group_feature``), so each group is covered at the level.
 * ``contiguous``: the target is ordinal, so a set is widened to the run of classes
   between its lowest and highest member ("Good or Vg", never "Average or Vg"). With
   ``contiguous: false`` a set may skip a class; the page then names what it skips
@@ -15,11 +17,9 @@ class for at least about ``1 - alpha`` of new rows drawn like the training rows.
   are unimodal, so its sets are runs either way (``studies/prediction_sets.py``).
 * A set is never empty: the most probable class is always in it.
 
-Written with numpy rather than a library: ``crepes`` and MAPIE both work on a fitted
-scikit-learn classifier's ``predict_proba`` with a held-out calibration split, the
-cross-conformal variant over inner folds of a wrapped estimator is a few lines here,
-and the fitted result is a small JSON document the served model carries (no pickled
-third-party object at an import path that could move).
+Numpy rather than ``crepes`` or MAPIE (both calibrate a fitted classifier on a held-out
+split): cross-conformal over inner folds is a few lines here, and the result is a small
+JSON document the served model carries (no pickled third-party object).
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from joblib import Parallel, delayed
 from sklearn.base import clone
 from sklearn.model_selection import StratifiedKFold
 
+from student_performance.core.groups import group_labels
 from student_performance.core.params import ConformalParams, CVParams
 from student_performance.core.selection import (
     build_model,
@@ -57,6 +58,32 @@ def conformal_quantile(scores: np.ndarray, level: float) -> float:
     return float(np.sort(scores)[rank - 1])
 
 
+def fit_group_thresholds(
+    proba: np.ndarray, truth: np.ndarray, level: float, groups: np.ndarray
+) -> dict[str, float]:
+    """One quantile of ``1 - p(true class)`` per group (Mondrian by group); a group
+    with too few rows for the level gets 1.0 (every class qualifies)."""
+    truth, groups = np.asarray(truth, dtype=int), np.asarray(groups, dtype=object)
+    scores = 1.0 - proba[np.arange(len(truth)), truth]
+    return {
+        str(g): conformal_quantile(scores[groups == g], level)
+        for g in pd.unique(groups)
+    }
+
+
+def group_threshold_rows(
+    calibration: dict[str, Any], groups: np.ndarray | pd.Series
+) -> np.ndarray:
+    """Per-row thresholds (rows x classes) of a ``group_conditional`` calibration;
+    a group the calibration never saw gets the marginal thresholds."""
+    marginal = [float(t) for t in calibration["thresholds"]]
+    by_group = calibration["group_thresholds"]
+    return np.array(
+        [by_group.get(str(g), marginal) for g in np.asarray(groups, dtype=object)],
+        dtype=float,
+    ).reshape(len(groups), len(marginal))
+
+
 def fit_set_thresholds(
     proba: np.ndarray, truth: np.ndarray, level: float, mode: str = "marginal"
 ) -> np.ndarray:
@@ -66,7 +93,8 @@ def fit_set_thresholds(
         proba: Probabilities of rows the model was not fitted on (rows x classes).
         truth: Their true class indices.
         level: Target coverage, e.g. 0.9.
-        mode: ``marginal`` or ``class_conditional``.
+        mode: ``marginal`` or ``class_conditional`` (``group_conditional``: see
+            ``fit_group_thresholds``; here its marginal fallback).
 
     Returns:
         ``q_k`` per class: class ``k`` is in a row's set when ``p_k >= 1 - q_k``.
@@ -74,7 +102,7 @@ def fit_set_thresholds(
     truth = np.asarray(truth, dtype=int)
     scores = 1.0 - proba[np.arange(len(truth)), truth]
     n_classes = proba.shape[1]
-    if mode == "marginal":
+    if mode in {"marginal", "group_conditional"}:
         return np.full(n_classes, conformal_quantile(scores, level))
     if mode == "class_conditional":
         return np.array(
@@ -93,7 +121,8 @@ def prediction_sets(
 
     Args:
         proba: Probabilities (rows x classes, classes in order).
-        thresholds: Output of ``fit_set_thresholds``.
+        thresholds: Output of ``fit_set_thresholds`` (or one row of them per row,
+            as ``group_threshold_rows`` gives).
         contiguous: Widen each set to the run between its lowest and highest class.
         predicted: Each row's predicted class index (the decision rule's); ``None``:
             the most probable class.
@@ -102,7 +131,7 @@ def prediction_sets(
         ``True`` where the class is in the row's set; every row's set holds its
         predicted class, so the set never contradicts the answer.
     """
-    members = proba >= (1.0 - np.asarray(thresholds))[None, :] - 1e-12
+    members = proba >= np.atleast_2d(1.0 - np.asarray(thresholds)) - 1e-12
     chosen = proba.argmax(axis=1) if predicted is None else np.asarray(predicted)
     members[np.arange(len(proba)), chosen] = True
     if contiguous:
@@ -137,14 +166,21 @@ def apply_set_calibration(
     proba: np.ndarray,
     calibration: dict[str, Any],
     predicted: np.ndarray | None = None,
+    groups: np.ndarray | pd.Series | None = None,
 ) -> np.ndarray:
-    """``prediction_sets`` with a persisted calibration (``fit_prediction_sets``)."""
-    return prediction_sets(
-        proba,
-        np.asarray(calibration["thresholds"]),
-        calibration["contiguous"],
-        predicted,
-    )
+    """``prediction_sets`` with a persisted calibration (``fit_prediction_sets``).
+
+    ``groups``: each row's value of the calibration's ``group_feature``, needed
+    (and only read) when the calibration is ``group_conditional``.
+    """
+    thresholds = np.asarray(calibration["thresholds"])
+    if calibration.get("group_thresholds") is not None:
+        if groups is None:
+            raise ValueError(
+                f"group_conditional sets need each row's {calibration['group_feature']}"
+            )
+        thresholds = group_threshold_rows(calibration, groups)
+    return prediction_sets(proba, thresholds, calibration["contiguous"], predicted)
 
 
 def set_labels(members: np.ndarray, classes: list[str]) -> list[list[str]]:
@@ -204,6 +240,30 @@ def out_of_fold_proba(
     return proba, truth
 
 
+def _group_values(
+    frame: pd.DataFrame, dataset: DatasetSchema, conformal: ConformalParams
+) -> np.ndarray | None:
+    """Each row's group for ``group_conditional`` sets (``None`` in other modes)."""
+    if conformal.mode != "group_conditional":
+        return None
+    if conformal.group_feature not in dataset.sensitive_features:
+        raise ValueError(f"{conformal.group_feature!r} is not a sensitive feature")
+    return group_labels(frame[conformal.group_feature]).to_numpy()
+
+
+def _thresholds(proba, truth, conformal: ConformalParams, groups) -> dict[str, Any]:
+    """The thresholds, and by group the Mondrian ones (``group_conditional``)."""
+    thresholds = fit_set_thresholds(proba, truth, conformal.level, conformal.mode)
+    document: dict[str, Any] = {"thresholds": [float(t) for t in thresholds]}
+    if groups is not None:
+        by_group = fit_group_thresholds(proba, truth, conformal.level, groups)
+        document["group_feature"] = conformal.group_feature
+        document["group_thresholds"] = {
+            g: [q] * proba.shape[1] for g, q in by_group.items()
+        }
+    return document
+
+
 def fit_prediction_sets(
     frame: pd.DataFrame,
     dataset: DatasetSchema,
@@ -217,42 +277,57 @@ def fit_prediction_sets(
         frame: The rows the served model is fitted on (development part).
         dataset: The schema.
         configuration: The selected configuration (``model_selected_config``).
-        conformal: ``level``, ``mode``, ``contiguous``, ``inner_splits``.
+        conformal: ``level``, ``mode``, ``contiguous``, ``inner_splits``,
+            ``group_feature``.
         seed: Seed of the inner folds and of the estimator.
 
     Returns:
         A JSON-able document: level, mode, contiguous, classes, thresholds and the
-        number of calibration rows.
+        number of calibration rows (``group_conditional``: also ``group_feature``
+        and ``group_thresholds``, group to thresholds).
     """
     conformal = ConformalParams.model_validate(conformal)
+    groups = _group_values(frame, dataset, conformal)
     X, y = features_and_target(frame, dataset)
     model = build_model(configuration, dataset, seed)
     proba, truth = out_of_fold_proba(model, X, y, conformal.inner_splits, seed)
-    thresholds = fit_set_thresholds(proba, truth, conformal.level, conformal.mode)
     return {
         "level": conformal.level,
         "mode": conformal.mode,
         "contiguous": conformal.contiguous,
         "classes": list(dataset.target.classes),
-        "thresholds": [float(t) for t in thresholds],
+        **_thresholds(proba, truth, conformal, groups),
         "calibration_rows": len(truth),
     }
 
 
-def _fold_sets(model, X, y, train, test, conformal: ConformalParams, seed: int):  # noqa: N803, PLR0913, PLR0917
+def _fold_sets(model, X, y, train, test, conformal: ConformalParams, seed, groups):  # noqa: N803, PLR0913, PLR0917
     inner_proba, inner_truth = out_of_fold_proba(
         model, X.iloc[train], y[train], conformal.inner_splits, seed
     )
-    thresholds = fit_set_thresholds(
-        inner_proba, inner_truth, conformal.level, conformal.mode
-    )
+    inner_groups = None if groups is None else groups[train]
+    calibration = {
+        "contiguous": conformal.contiguous,
+        **_thresholds(inner_proba, inner_truth, conformal, inner_groups),
+    }
     fitted = clone(model).fit(X.iloc[train], y[train])
     proba = fitted.predict_proba(X.iloc[test])
-    members = prediction_sets(
-        proba, thresholds, conformal.contiguous, fitted.predict_index(X.iloc[test])
+    predicted = fitted.predict_index(X.iloc[test])
+    members = apply_set_calibration(
+        proba, calibration, predicted, None if groups is None else groups[test]
     )
     truth = fitted.to_index(y[test])
-    return members[np.arange(len(truth)), truth], members.sum(axis=1), truth
+    covered = members[np.arange(len(truth)), truth]
+    return test, covered, members.sum(axis=1), truth, predicted, proba
+
+
+def _fold_frame(f: int, result, classes: np.ndarray, n_splits: int) -> pd.DataFrame:
+    test, covered, size, truth, predicted, proba = result
+    columns = {"repeat": f // n_splits, "fold": f % n_splits}
+    columns |= {"true_class": classes[truth], "covered": covered, "set_size": size}
+    columns |= {"row": test, "predicted_class": classes[predicted]}
+    columns |= {f"proba_{k}": proba[:, k] for k in range(proba.shape[1])}
+    return pd.DataFrame(columns)
 
 
 def evaluate_prediction_sets(
@@ -276,32 +351,23 @@ def evaluate_prediction_sets(
 
     Returns:
         One row per validation row and repeat: repeat, fold, true class, covered
-        (bool) and set size.
+        (bool), set size, the row's position in ``frame``, the predicted class and
+        the out-of-fold probabilities (``proba_<k>``, classes in order).
     """
     cv, conformal = (
         CVParams.model_validate(cv),
         ConformalParams.model_validate(conformal),
     )
+    groups = _group_values(frame, dataset, conformal)
     X, y = features_and_target(frame, dataset)
     model = build_model(configuration, dataset, cv.seed)
     classes = np.asarray(dataset.target.classes, dtype=object)
     folds = cv_folds(X, y, cv)
     results = Parallel(n_jobs=cv.n_jobs)(
-        delayed(_fold_sets)(model, X, y, train, test, conformal, cv.seed + f)
+        delayed(_fold_sets)(model, X, y, train, test, conformal, cv.seed + f, groups)
         for f, (train, test) in enumerate(folds)
     )
-    parts = [
-        pd.DataFrame(
-            {
-                "repeat": f // cv.n_splits,
-                "fold": f % cv.n_splits,
-                "true_class": classes[truth],
-                "covered": covered,
-                "set_size": size,
-            }
-        )
-        for f, (covered, size, truth) in enumerate(results)
-    ]
+    parts = [_fold_frame(f, r, classes, cv.n_splits) for f, r in enumerate(results)]
     rows = pd.concat(parts, ignore_index=True)
     logger.info(
         "Prediction sets at %.0f %% on repeated CV: coverage %.3f, mean size %.2f",

@@ -103,15 +103,23 @@ class ConformalParams(Frozen):
     """``modelling.conformal``: prediction sets calibrated on unseen rows.
 
     ``level``: the share of new rows whose set should hold the true class.
-    ``mode``: one threshold for all rows (``marginal``) or one per true class
-    (``class_conditional``). ``contiguous``: sets are runs of adjacent classes.
-    ``inner_splits``: folds of the cross-conformal calibration.
+    ``mode``: one threshold for all rows (``marginal``), one per true class
+    (``class_conditional``) or one per group of the sensitive feature
+    ``group_feature`` (``group_conditional``). ``contiguous``: sets are runs of
+    adjacent classes. ``inner_splits``: folds of the cross-conformal calibration.
     """
 
     level: float = Field(0.9, gt=0, lt=1)
-    mode: Literal["marginal", "class_conditional"] = "marginal"
+    mode: Literal["marginal", "class_conditional", "group_conditional"] = "marginal"
+    group_feature: str | None = None
     contiguous: bool = True
     inner_splits: int = Field(5, ge=2)
+
+    @model_validator(mode="after")
+    def _group_named(self) -> ConformalParams:
+        if self.mode == "group_conditional" and not self.group_feature:
+            raise ValueError("mode group_conditional needs a group_feature")
+        return self
 
 
 class ExplainParams(Frozen):

@@ -37,6 +37,11 @@ OUTPUTS = {
     "rpt_model_card",
     "rpt_holdout_explanations",
     "pred_example_predictions",
+    "mi_set_rows",
+    "rpt_group_report",
+    "rpt_fairness_metrics",
+    "mi_model_schema",
+    "model_features",
 }
 
 
@@ -56,6 +61,8 @@ def test_contract():
         "params:modelling.explain",
         "params:modelling.input_example_rows",
         "params:modelling.preflight",
+        "params:modelling.fairness",
+        "params:modelling.exclude_features",
     }
     assert pipeline.all_outputs() == OUTPUTS  # every output is a boundary
     inference = pipeline.only_nodes_with_tags("inference")
@@ -98,6 +105,7 @@ def test_sliced_run_to_the_selected_model(
             "params:modelling.seed": MemoryDataset(0),
             "params:modelling.input_example_rows": MemoryDataset(4),
             "params:modelling.preflight": MemoryDataset(PreflightParams(min_rows=20)),
+            "params:modelling.exclude_features": MemoryDataset([]),
         }
     )
     pipeline = create_pipeline().to_outputs(

@@ -11,6 +11,8 @@ import pandas as pd
 from student_performance.models.estimators import describe_decision
 from student_performance.schema import DatasetSchema
 
+from ._fairness import group_card_section
+
 logger = logging.getLogger(__name__)
 
 _CARD_METRICS = (
@@ -41,7 +43,7 @@ def _candidates_table(summary: pd.DataFrame, selected: str) -> list[str]:
     return lines
 
 
-def _limits(sets: dict[str, Any]) -> list[str]:
+def _limits(sets: dict[str, Any], groups: dict[str, Any] | None) -> list[str]:
     limits = [
         "- Ranking is at what these pre-exam features allow: the project's study of "
         "other model families found none that ranks students better; about half of "
@@ -55,13 +57,36 @@ def _limits(sets: dict[str, Any]) -> list[str]:
         if figures["coverage"] < sets["level"] - _COVERAGE_SLACK
     ]
     if under:
+        hint = (
+            "; `conformal.mode: class_conditional` covers every class at the level "
+            "with larger sets"
+            if sets["mode"] == "marginal"
+            else ""
+        )
         limits.append(
             f"- Set coverage is {sets['mode']}: for students whose true class is "
             f"{', '.join(under)} the sets hold the truth less often than "
-            f"{sets['level']:.0%}; `conformal.mode: class_conditional` covers every "
-            "class at the level with larger sets."
+            f"{sets['level']:.0%}{hint}."
         )
-    return limits
+    return limits + _group_limits(sets, groups)
+
+
+def _group_limits(sets: dict[str, Any], groups: dict[str, Any] | None) -> list[str]:
+    """Groups (not small) whose set coverage falls short of the level."""
+    under = [
+        f"{feature} = {group} ({figures['coverage']:.2f})"
+        for feature, part in (groups or {}).get("features", {}).items()
+        for group, figures in part["groups"].items()
+        if not figures["small"]
+        and figures["coverage"] < sets["level"] - _COVERAGE_SLACK
+    ]
+    if not under:
+        return []
+    return [
+        f"- The sets hold the truth less often than {sets['level']:.0%} for "
+        f"{', '.join(under)}; `conformal.mode: group_conditional` covers each group "
+        "of one feature at the level."
+    ]
 
 
 def _calibration_and_sets(report: dict[str, Any]) -> list[str]:
@@ -96,6 +121,7 @@ def render_model_card(
     summary: pd.DataFrame,
     rows: dict[str, int],
     dataset_name: str,
+    groups: dict[str, Any] | None = None,
 ) -> str:
     """The card as Markdown.
 
@@ -104,6 +130,7 @@ def render_model_card(
         summary: One row per candidate (``rpt_cv_summary``).
         rows: ``development`` and ``holdout`` row counts.
         dataset_name: The schema's name.
+        groups: The group report (``report_groups``); ``None``: no such section.
 
     Returns:
         Markdown text.
@@ -127,8 +154,9 @@ def render_model_card(
         *_candidates_table(summary, report["model"]),
         "",
         *_calibration_and_sets(report),
+        *(group_card_section(groups) if groups and groups["features"] else []),
         "## Known limits",
-        *_limits(report["prediction_sets"]),
+        *_limits(report["prediction_sets"], groups),
         "",
     ]
     return "\n".join(lines)
@@ -140,6 +168,7 @@ def build_model_card(
     mi_development: pd.DataFrame,
     mi_holdout: pd.DataFrame,
     dataset: DatasetSchema,
+    rpt_group_report: dict[str, Any] | None = None,
 ) -> str:
     """A short Markdown card of the trained model (logged with the run's artifacts).
 
@@ -149,14 +178,20 @@ def build_model_card(
         mi_development: The development part (its row count).
         mi_holdout: The holdout (its row count).
         dataset: The schema (its name).
+        rpt_group_report: The group report (``report_groups``).
 
     Returns:
         The card: data, rows, candidates (mean ± std), calibration, prediction-set
-        coverage, the decision rule and known limits.
+        coverage, the figures by group of each sensitive feature, the decision rule
+        and known limits.
     """
     rows = {"development": len(mi_development), "holdout": len(mi_holdout)}
     card = render_model_card(
-        rpt_selected_model_metrics, rpt_cv_summary, rows, dataset.name
+        rpt_selected_model_metrics,
+        rpt_cv_summary,
+        rows,
+        dataset.name,
+        rpt_group_report,
     )
     logger.info("Model card: %d lines", card.count("\n"))
     return card

@@ -14,6 +14,8 @@ import pandas as pd
 
 from student_performance.core.selection import pooled_reliability
 
+from ._fairness import add_group_table
+
 
 def confusion_figure(truth: np.ndarray, predicted: np.ndarray, classes: list[str]):
     """The selected model's confusion matrix on the holdout (matplotlib, no pyplot)."""
@@ -62,6 +64,7 @@ def build_comparison_report(
     rpt_cv_summary: pd.DataFrame,
     rpt_selected_model_metrics: dict[str, Any],
     model_cv_folds: pd.DataFrame,
+    rpt_group_report: dict[str, Any] | None = None,
 ):
     """A self-contained plotly figure comparing every candidate with the baseline.
 
@@ -70,29 +73,37 @@ def build_comparison_report(
         rpt_selected_model_metrics: Output of ``report_selected_model``.
         model_cv_folds: Output of ``evaluate_candidates`` (its reliability sums feed
             the reliability diagram).
+        rpt_group_report: The selected model's figures by sensitive group
+            (``report_groups``): a table of its own; ``None``: no table.
 
     Returns:
         A plotly ``Figure``: CV means with std error bars for the headline metrics,
         the selected model's holdout score as a bar of its own, a table of the
         figures (mean ± std, log loss, Brier and ECE included) with each candidate's
-        parameters, and a top-label reliability diagram per candidate.
+        parameters, a top-label reliability diagram per candidate and the group
+        table.
     """
     from plotly.subplots import make_subplots  # noqa: PLC0415
 
     selected = rpt_selected_model_metrics["model"]
     figure = make_subplots(
-        rows=3,
+        rows=4,
         cols=1,
-        specs=[[{"type": "xy"}], [{"type": "table"}], [{"type": "xy"}]],
-        row_heights=[0.34, 0.36, 0.30],
-        vertical_spacing=0.06,
+        specs=[[{"type": "xy"}], [{"type": "table"}], [{"type": "xy"}]]
+        + [[{"type": "table"}]],
+        row_heights=[0.22, 0.24, 0.20, 0.34],
+        vertical_spacing=0.05,
         subplot_titles=(
             "Repeated CV on the development part (mean ± std over the folds)",
             "Every candidate, best configuration (repeated CV, mean ± std)",
             "Reliability: accuracy of the most probable class against its "
             "probability (10 bins, pooled over the CV folds; the diagonal is perfect)",
+            f"{selected} by sensitive group (out of fold; largest gap with its "
+            "bootstrap 95 % interval)",
         ),
     )
+    if rpt_group_report:
+        add_group_table(figure, rpt_group_report, row=4)
     _add_reliability(
         figure, pooled_reliability(model_cv_folds, rpt_cv_summary), selected
     )
@@ -102,7 +113,7 @@ def build_comparison_report(
         title=f"Model comparison: selected {selected} by "
         f"{rpt_selected_model_metrics['primary_metric']} (the baseline predicts class priors)",
         barmode="group",
-        height=1600,
+        height=2500,
         template="plotly_white",
         legend={"orientation": "h", "y": 1.02, "yanchor": "bottom"},
     )

@@ -78,13 +78,36 @@ def evaluate_set_coverage(
         ``level``, ``mode``, ``contiguous``, coverage and mean set size (mean and std
         over folds) and per true class.
     """
-    conformal = ConformalParams.model_validate(conformal)
-    rows = evaluate_prediction_sets(
+    rows = cross_validate_sets(
+        mi_development, model_selected_config, dataset, cv, conformal
+    )
+    return summarise_set_coverage(rows, dataset, conformal)
+
+
+def cross_validate_sets(
+    mi_development: pd.DataFrame,
+    model_selected_config: dict[str, Any],
+    dataset: DatasetSchema,
+    cv: CVParams,
+    conformal: ConformalParams,
+) -> pd.DataFrame:
+    """The selected model's out-of-fold rows on the selection's repeated CV: each
+    validation row's class, prediction, probabilities and set
+    (``core.conformal.evaluate_prediction_sets``); the sets' summary and the group
+    report read them."""
+    return evaluate_prediction_sets(
         mi_development, dataset, model_selected_config, cv, conformal
     )
+
+
+def summarise_set_coverage(
+    mi_set_rows: pd.DataFrame, dataset: DatasetSchema, conformal: ConformalParams
+) -> dict[str, Any]:
+    """What ``evaluate_set_coverage`` returns, from ``cross_validate_sets``' rows."""
+    conformal = ConformalParams.model_validate(conformal)
     return {
         "level": conformal.level,
         "mode": conformal.mode,
         "contiguous": conformal.contiguous,
-        **summarise_set_rows(rows, list(dataset.target.classes)),
+        **summarise_set_rows(mi_set_rows, list(dataset.target.classes)),
     }

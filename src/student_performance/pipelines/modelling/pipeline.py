@@ -3,6 +3,7 @@
 Contract (names outside the ``modelling`` namespace):
     inputs: ``prm_students``, ``raw_students`` (for the raw input example),
         ``params:dataset``, ``params:modelling.*``
+        (``modelling.exclude_features``: features the model is not given)
     outputs: ``mi_trainable_students`` (``prm_students`` once the pre-flight accepted
         it), ``model_selected`` (06_models, pickled ``OrderedClassifier``),
         ``model_selected_config`` (06_models, its configuration: the registry gate
@@ -17,6 +18,11 @@ Contract (names outside the ``modelling`` namespace):
         ``rpt_confusion_matrix``, ``rpt_feature_importance``,
         ``rpt_feature_importance_plot``, ``rpt_model_comparison``, ``rpt_model_card``,
         ``rpt_holdout_explanations`` (each holdout row's feature contributions),
+        ``mi_model_schema`` (the schema less the excluded features: what every
+        training node and the served model read), ``model_features`` (its feature
+        names, an MLflow artifact the gate's re-score reads), ``mi_set_rows`` (the selected model's out-of-fold rows on repeated CV),
+        ``rpt_group_report`` (figures per sensitive group, out of fold),
+        ``rpt_fairness_metrics`` (the same as ``fairness.*`` MLflow metrics),
         ``pred_example_predictions``
 
 Nodes tagged ``training`` fit and evaluate, after ``check_trainable`` (the pre-flight:
@@ -31,9 +37,15 @@ from kedro.pipeline import Node, Pipeline
 
 from ._card import build_model_card
 from ._explain import explain_holdout_rows, explain_model
+from ._fairness import report_groups
+from ._features import select_model_features
 from ._figures import build_comparison_report
 from ._report import evaluate_holdout, report_selected_model
-from ._sets import calibrate_prediction_sets, evaluate_set_coverage
+from ._sets import (
+    calibrate_prediction_sets,
+    cross_validate_sets,
+    summarise_set_coverage,
+)
 from .nodes import (
     build_input_example,
     evaluate_candidates,
@@ -72,6 +84,11 @@ _BOUNDARY_OUTPUTS = {
     "rpt_model_comparison",
     "rpt_model_card",
     "rpt_holdout_explanations",
+    "mi_set_rows",
+    "mi_model_schema",
+    "model_features",
+    "rpt_group_report",
+    "rpt_fairness_metrics",
     "pred_example_predictions",
 }
 
@@ -83,7 +100,7 @@ def _selection_nodes() -> list[Node]:
             check_trainable,
             inputs=[
                 "prm_students",
-                "params:dataset",
+                "mi_model_schema",
                 "params:split",
                 "params:cv",
                 "params:preflight",
@@ -93,7 +110,7 @@ def _selection_nodes() -> list[Node]:
         ),
         Node(
             split_development_holdout,
-            inputs=["mi_trainable_students", "params:dataset", "params:split"],
+            inputs=["mi_trainable_students", "mi_model_schema", "params:split"],
             outputs=["mi_development", "mi_holdout"],
             name="split_development_holdout",
         ),
@@ -101,7 +118,7 @@ def _selection_nodes() -> list[Node]:
             evaluate_candidates,
             inputs=[
                 "mi_development",
-                "params:dataset",
+                "mi_model_schema",
                 "params:candidates",
                 "params:cv",
                 "params:decision",
@@ -129,7 +146,7 @@ def _selection_nodes() -> list[Node]:
             inputs=[
                 "mi_development",
                 "model_selected_config",
-                "params:dataset",
+                "mi_model_schema",
                 "params:seed",
             ],
             outputs="model_selected",
@@ -146,7 +163,7 @@ def _set_nodes() -> list[Node]:
             inputs=[
                 "mi_development",
                 "model_selected_config",
-                "params:dataset",
+                "mi_model_schema",
                 "params:conformal",
                 "params:seed",
             ],
@@ -154,26 +171,44 @@ def _set_nodes() -> list[Node]:
             name="calibrate_prediction_sets",
         ),
         Node(
-            evaluate_set_coverage,
+            cross_validate_sets,
             inputs=[
                 "mi_development",
                 "model_selected_config",
-                "params:dataset",
+                "mi_model_schema",
                 "params:cv",
                 "params:conformal",
             ],
+            outputs="mi_set_rows",
+            name="cross_validate_sets",
+        ),
+        Node(
+            summarise_set_coverage,
+            inputs=["mi_set_rows", "mi_model_schema", "params:conformal"],
             outputs="rpt_prediction_sets",
-            name="evaluate_set_coverage",
+            name="summarise_set_coverage",
+        ),
+        Node(
+            report_groups,
+            inputs=[
+                "mi_set_rows",
+                "mi_development",
+                "params:dataset",
+                "params:fairness",
+                "rpt_prediction_sets",
+            ],
+            outputs=["rpt_group_report", "rpt_fairness_metrics"],
+            name="report_groups",
         ),
     ]
 
 
 def _report_nodes() -> list[Node]:
-    """The holdout score, explanations, the comparison report and the model card."""
+    """The holdout score, explanations and the comparison report."""
     return [
         Node(
             evaluate_holdout,
-            inputs=["model_selected", "mi_holdout", "params:dataset"],
+            inputs=["model_selected", "mi_holdout", "mi_model_schema"],
             outputs=[
                 "rpt_holdout_metrics",
                 "rpt_classification_report",
@@ -194,7 +229,12 @@ def _report_nodes() -> list[Node]:
         ),
         Node(
             explain_model,
-            inputs=["model_selected", "mi_holdout", "params:dataset", "params:explain"],
+            inputs=[
+                "model_selected",
+                "mi_holdout",
+                "mi_model_schema",
+                "params:explain",
+            ],
             outputs=["rpt_feature_importance", "rpt_feature_importance_plot"],
             name="explain_model",
         ),
@@ -204,16 +244,23 @@ def _report_nodes() -> list[Node]:
                 "rpt_cv_summary",
                 "rpt_selected_model_metrics",
                 "model_cv_folds",
+                "rpt_group_report",
             ],
             outputs="rpt_model_comparison",
             name="build_comparison_report",
         ),
         Node(
             explain_holdout_rows,
-            inputs=["model_selected", "mi_holdout", "params:dataset"],
+            inputs=["model_selected", "mi_holdout", "mi_model_schema"],
             outputs="rpt_holdout_explanations",
             name="explain_holdout_rows",
         ),
+    ]
+
+
+def _card_nodes() -> list[Node]:
+    """The model card."""
+    return [
         Node(
             build_model_card,
             inputs=[
@@ -221,7 +268,8 @@ def _report_nodes() -> list[Node]:
                 "rpt_cv_summary",
                 "mi_development",
                 "mi_holdout",
-                "params:dataset",
+                "mi_model_schema",
+                "rpt_group_report",
             ],
             outputs="rpt_model_card",
             name="build_model_card",
@@ -234,13 +282,13 @@ def _bundle_nodes() -> list[Node]:
     return [
         Node(
             build_input_example,
-            inputs=["raw_students", "params:dataset", "params:input_example_rows"],
+            inputs=["raw_students", "mi_model_schema", "params:input_example_rows"],
             outputs="mi_raw_rows_example",
             name="build_input_example",
         ),
         Node(
             freeze_dataset_schema,
-            inputs="params:dataset",
+            inputs="mi_model_schema",
             outputs="model_dataset_schema",
             name="freeze_dataset_schema",
         ),
@@ -248,7 +296,20 @@ def _bundle_nodes() -> list[Node]:
 
 
 def _training_nodes() -> list[Node]:
-    return _selection_nodes() + _set_nodes() + _report_nodes() + _bundle_nodes()
+    features = Node(
+        select_model_features,
+        inputs=["params:dataset", "params:exclude_features"],
+        outputs=["mi_model_schema", "model_features"],
+        name="select_model_features",
+    )
+    return [
+        features,
+        *_selection_nodes(),
+        *_set_nodes(),
+        *_report_nodes(),
+        *_card_nodes(),
+        *_bundle_nodes(),
+    ]
 
 
 def _inference_nodes() -> list[Node]:
