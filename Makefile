@@ -140,11 +140,12 @@ benchmark-scoring: install ## Batch scoring, CSV beside Parquet: floor vs pandas
 	$(BIN)/python benchmarks/scoring_benchmark.py $(if $(ROWS),--rows $(ROWS),)
 
 .PHONY: study
-study: install ## Model families beyond the candidates (make study SEEDS=10), then the prediction sets' scores and their size against QWK
+study: install ## Model families beyond the candidates (make study SEEDS=10), the prediction sets' scores and their size against QWK, then fairness by group
 	$(BIN)/kedro run --pipelines data_processing
 	$(BIN)/python studies/model_ceiling.py --seeds $(or $(SEEDS),5)
 	$(BIN)/python studies/prediction_sets.py
 	$(BIN)/python studies/set_size_frontier.py
+	$(BIN)/python studies/fairness.py
 
 # pytest-xdist: one worker per core; a test file stays on one worker (--dist loadfile),
 # so a server or cluster a module starts once is started once, and each worker trains

@@ -70,16 +70,17 @@ def student_performance_training():
 
     @task(task_id="modelling")
     def modelling() -> dict[str, Any]:
-        """`training`, namespace `modelling`: 15 nodes.
+        """`training`, namespace `modelling`: 18 nodes.
 
-        modelling.build_input_example, modelling.freeze_dataset_schema,
-        modelling.check_trainable, modelling.split_development_holdout,
-        modelling.evaluate_candidates, modelling.summarise_candidates,
-        modelling.calibrate_prediction_sets, modelling.evaluate_set_coverage,
-        modelling.fit_selected_model, modelling.evaluate_holdout,
-        modelling.explain_holdout_rows, modelling.explain_model,
-        modelling.report_selected_model, modelling.build_comparison_report,
-        modelling.build_model_card
+        modelling.select_model_features, modelling.build_input_example,
+        modelling.freeze_dataset_schema, modelling.check_trainable,
+        modelling.split_development_holdout, modelling.evaluate_candidates,
+        modelling.summarise_candidates, modelling.calibrate_prediction_sets,
+        modelling.cross_validate_sets, modelling.fit_selected_model,
+        modelling.evaluate_holdout, modelling.explain_holdout_rows,
+        modelling.explain_model, modelling.summarise_set_coverage,
+        modelling.report_groups, modelling.report_selected_model,
+        modelling.build_comparison_report, modelling.build_model_card
         """
         return _run_kedro(PIPELINE_NAME, ENV, namespaces=["modelling"])
 

@@ -380,6 +380,9 @@ def test_registered_model_info_has_the_card_and_the_set_metrics(
     assert info["prediction_sets"]["level"] == 0.9
     assert info["model_card"].startswith("# Model card: ")
     assert "## Prediction sets" in info["model_card"]
+    # the run's figures per sensitive group (dataset.sensitive_features)
+    assert set(info["fairness"]["features"]) == {"Gender", "Caste"}
+    assert "worst" in info["fairness"]
 
 
 def test_metrics_count_requests_predictions_and_name_the_model(

@@ -34,6 +34,7 @@ from student_performance.core.cleaning import check_columns, clean_text, type_co
 from student_performance.core.conformal import apply_set_calibration, set_labels
 from student_performance.core.distinct import per_distinct_value
 from student_performance.core.encoding import LookupEncoder, probe_codes, tabulate
+from student_performance.core.groups import calibration_groups
 from student_performance.models.estimators import OrderedClassifier, decide_index
 from student_performance.schema import DatasetSchema
 
@@ -255,7 +256,8 @@ def predict_frame(
     result = pd.DataFrame(proba, columns=columns, index=features.index)
     result.insert(0, PREDICTION, model.classes_[predicted])
     if set_calibration is not None:
-        members = apply_set_calibration(proba, set_calibration, predicted)
+        groups = calibration_groups(set_calibration, features)
+        members = apply_set_calibration(proba, set_calibration, predicted, groups)
         result[PREDICTION_SET] = _set_texts(members, list(model.classes_), result.index)
     return result
 

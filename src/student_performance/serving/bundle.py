@@ -8,6 +8,7 @@ if the alias moved in between.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from student_performance.serving.records import RecordSchema, build_record_schem
 logger = logging.getLogger(__name__)
 
 MODEL_CARD_ARTIFACT = "model_card.md"
+GROUP_REPORT_ARTIFACT = "group_report.json"
 RUN_METRIC_PREFIX = "selected."
 
 
@@ -65,6 +67,7 @@ class ModelBundle:
     load_seconds: float
     pyfunc: Any = field(repr=False)
     model_card: str | None = field(default=None, repr=False)
+    group_report: dict[str, Any] | None = field(default=None, repr=False)
 
     def info(self) -> dict[str, Any]:
         """What ``/model/info`` shows."""
@@ -81,6 +84,7 @@ class ModelBundle:
             "decision_rule": self.predictor.decision_rule,
             "prediction_sets": _set_info(self.predictor.set_calibration),
             "model_card": self.model_card,
+            "fairness": self.group_report,
             "fast_path": self.predictor.fast_path,
             "schema": self.records.describe(),
         }
@@ -93,17 +97,24 @@ def _set_info(calibration: dict[str, Any] | None) -> dict[str, Any] | None:
     return {key: calibration.get(key) for key in keys}
 
 
-def _model_card(run_id: str | None) -> str | None:
-    """The training run's Markdown model card, or ``None`` (older runs have none)."""
+def _run_text(run_id: str | None, artifact: str) -> str | None:
+    """A text artifact of the training run (the model card, the group report), or
+    ``None``: older runs lack them, and a missing one never stops serving."""
     import mlflow  # noqa: PLC0415
 
     if not run_id:
         return None
     try:
-        return mlflow.artifacts.load_text(f"runs:/{run_id}/{MODEL_CARD_ARTIFACT}")
-    except Exception:  # noqa: BLE001 - a missing card never stops serving
-        logger.info("No model card in run %s", run_id)
+        return mlflow.artifacts.load_text(f"runs:/{run_id}/{artifact}")
+    except Exception:  # noqa: BLE001 - absent from older runs
+        logger.info("No %s in run %s", artifact, run_id)
         return None
+
+
+def _group_report(run_id: str | None) -> dict[str, Any] | None:
+    """The figures per sensitive group (``/model/info``'s ``fairness``), or ``None``."""
+    text = _run_text(run_id, GROUP_REPORT_ARTIFACT)
+    return None if text is None else json.loads(text)
 
 
 def _run_figures(client: Any, run_id: str | None) -> dict[str, Any]:
@@ -184,7 +195,8 @@ def load_bundle(tracking_uri: str, model_name: str, alias: str) -> ModelBundle:
         loaded_at=datetime.now(UTC).isoformat(timespec="seconds"),
         load_seconds=time.perf_counter() - start,
         pyfunc=pyfunc,
-        model_card=_model_card(version.run_id),
+        model_card=_run_text(version.run_id, MODEL_CARD_ARTIFACT),
+        group_report=_group_report(version.run_id),
     )
     logger.info(
         "Loaded %s v%s (%s) in %.1f s, look-up encoding: %s",

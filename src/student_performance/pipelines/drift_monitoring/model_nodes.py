@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from student_performance.core.conformal import apply_set_calibration
+from student_performance.core.groups import calibration_groups
 from student_performance.drift.prediction_drift import (
     combine_with_inputs,
     model_alerts,
@@ -166,7 +167,8 @@ def compare_prediction_set_sizes(
             sizes[name] = None
             continue
         proba = model_selected.predict_proba(frame[dataset.feature_names])
-        members = apply_set_calibration(proba, model_set_calibration)
+        groups = calibration_groups(model_set_calibration, frame)
+        members = apply_set_calibration(proba, model_set_calibration, groups=groups)
         sizes[name] = float(members.sum(axis=1).mean())
     change = None if sizes["current"] is None else sizes["current"] - sizes["reference"]
     report = {
