@@ -21,8 +21,7 @@ on labelled simulated batches, through the served model's own predict path:
    intensity; the estimate cannot see it, the realized figures fall, and the realized
    rule (``performance.realized.judge``) should say ``degraded``.
 
-    .venv/bin/python studies/estimate_quality.py [--env base] [--batches 20]
-        [--rows 500] [--smoke] [--export DIR] [--project PATH]
+    .venv/bin/python studies/estimate_quality.py [--env base] [--batches 20] [--smoke]
 
 Run ``kedro run --pipelines data_processing`` first (it reads ``prm_students``). It
 writes nothing unless ``--export DIR``: the batches' probabilities and labels, for
@@ -43,6 +42,7 @@ from model_ceiling import ROOT, load, markdown_table
 
 from student_performance.core.conformal import fit_prediction_sets, out_of_fold_proba
 from student_performance.core.inference import predict_frame
+from student_performance.core.params import SplitParams
 from student_performance.core.selection import (
     build_model,
     cross_validate,
@@ -127,7 +127,7 @@ def serve(
 ) -> Served:
     """Select, fit and calibrate the candidate on one half, as training does."""
     development, source = split_development_holdout(
-        frame, schema, {"holdout_share": 0.5, "seed": seed}
+        frame, schema, SplitParams(holdout_share=0.5, seed=seed)
     )
     candidates = {CANDIDATE: modelling["candidates"][CANDIDATE]}
     cv = {"n_splits": sizes.cv[0], "n_repeats": sizes.cv[1], "seed": seed}

@@ -7,7 +7,14 @@ import inspect
 from kedro.io import DataCatalog, MemoryDataset
 from kedro.runner import SequentialRunner
 
-from student_performance.core.params import CVParams, SplitParams
+from student_performance.core.params import (
+    CandidatesParams,
+    ConformalParams,
+    CVParams,
+    DecisionParams,
+    SelectionParams,
+    SplitParams,
+)
 from student_performance.pipelines.modelling import create_pipeline, nodes
 from student_performance.pipelines.modelling import pipeline as modelling_pipeline
 from student_performance.pipelines.modelling.params import PreflightParams
@@ -93,14 +100,19 @@ def test_sliced_run_to_the_selected_model(
             "params:modelling.split": MemoryDataset(
                 SplitParams(holdout_share=0.25, seed=0)
             ),
-            "params:modelling.candidates": MemoryDataset(candidates),
+            "params:modelling.candidates": MemoryDataset(
+                CandidatesParams.model_validate(candidates)
+            ),
             "params:modelling.cv": MemoryDataset(CVParams(**cv)),
-            "params:modelling.selection": MemoryDataset({"primary_metric": "accuracy"}),
+            # typed, as Kedro hands them to the nodes
+            "params:modelling.selection": MemoryDataset(
+                SelectionParams(primary_metric="accuracy")
+            ),
             "params:modelling.conformal": MemoryDataset(
-                {"level": 0.9, "inner_splits": 3}
+                ConformalParams(level=0.9, inner_splits=3)
             ),
             "params:modelling.decision": MemoryDataset(
-                {"rule": "argmax", "cost": "absolute"}
+                DecisionParams(rule="argmax", cost="absolute")
             ),
             "params:modelling.seed": MemoryDataset(0),
             "params:modelling.input_example_rows": MemoryDataset(4),
