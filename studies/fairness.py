@@ -20,24 +20,20 @@ Markdown tables.
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from kedro.config import OmegaConfigLoader
-from kedro.io import DataCatalog
-from model_ceiling import ROOT, markdown_table
+from model_ceiling import ROOT, load_primary, markdown_table
 
-from student_performance.conf_loader import CONFIG_LOADER_ARGS
 from student_performance.core.conformal import evaluate_prediction_sets
 from student_performance.core.groups import FairnessParams, group_labels, group_report
 from student_performance.core.params import (
     CandidatesParams,
     ConformalParams,
     CVParams,
+    SplitParams,
 )
 from student_performance.core.selection import cross_validate, rank_configurations
 from student_performance.pipelines.modelling.nodes import split_development_holdout
@@ -48,22 +44,11 @@ PRIMARY = "quadratic_weighted_kappa"
 
 def load(project: Path, env: str) -> tuple[pd.DataFrame, DatasetSchema, dict]:
     """The development part (as training splits it), the schema and ``modelling``."""
-    loader = OmegaConfigLoader(str(project / "conf"), env=env, **CONFIG_LOADER_ARGS)
-    parameters = loader["parameters"]
-    schema = DatasetSchema.model_validate(parameters["dataset"])
-    catalog = DataCatalog.from_config(loader["catalog"])
-    cwd = Path.cwd()
-    os.chdir(project)  # the catalog's file paths are relative to the project
-    try:
-        if not catalog.exists("prm_students"):
-            sys.exit(
-                "prm_students is missing: run `kedro run --pipelines data_processing`"
-            )
-        primary = catalog.load("prm_students")
-    finally:
-        os.chdir(cwd)
+    primary, schema, parameters = load_primary(project, env)
     modelling = parameters["modelling"]
-    development, _ = split_development_holdout(primary, schema, modelling["split"])
+    development, _ = split_development_holdout(
+        primary, schema, SplitParams(**modelling["split"])
+    )
     return development.reset_index(drop=True), schema, modelling
 
 

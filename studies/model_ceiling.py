@@ -32,6 +32,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -201,10 +202,10 @@ def repeated_cv(model, X, y, seed: int, n_jobs: int) -> np.ndarray:  # noqa: N80
     )
 
 
-def load(
+def load_primary(
     project: Path, env: str
-) -> tuple[pd.DataFrame, np.ndarray, DatasetSchema, int]:
-    """The primary table's features, target indices, schema and seed (catalog, conf)."""
+) -> tuple[pd.DataFrame, DatasetSchema, dict[str, Any]]:
+    """The primary table (through the catalog), the schema and the parameters."""
     loader = OmegaConfigLoader(str(project / "conf"), env=env, **CONFIG_LOADER_ARGS)
     parameters = loader["parameters"]
     schema = DatasetSchema.model_validate(parameters["dataset"])
@@ -219,6 +220,14 @@ def load(
         primary = catalog.load("prm_students")
     finally:
         os.chdir(cwd)
+    return primary, schema, parameters
+
+
+def load(
+    project: Path, env: str
+) -> tuple[pd.DataFrame, np.ndarray, DatasetSchema, int]:
+    """The primary table's features, target indices, schema and seed (catalog, conf)."""
+    primary, schema, parameters = load_primary(project, env)
     order = {name: i for i, name in enumerate(schema.target.classes)}
     y = primary[schema.target.name].astype(object).map(order).to_numpy(dtype=int)
     return primary[schema.feature_names], y, schema, int(parameters["random_seed"])
