@@ -44,7 +44,7 @@ OUTPUTS = {
     "rpt_model_card",
     "rpt_holdout_explanations",
     "pred_example_predictions",
-    "mi_set_rows",
+    "pred_set_rows",
     "rpt_group_report",
     "rpt_fairness_metrics",
     "mi_model_schema",

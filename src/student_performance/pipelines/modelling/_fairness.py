@@ -28,7 +28,7 @@ _TABLE = (
 
 
 def report_groups(
-    mi_set_rows: pd.DataFrame,
+    pred_set_rows: pd.DataFrame,
     mi_development: pd.DataFrame,
     dataset: DatasetSchema,
     fairness: FairnessParams,
@@ -37,7 +37,7 @@ def report_groups(
     """Figures per group of every sensitive feature, and their MLflow metrics.
 
     Args:
-        mi_set_rows: The out-of-fold rows of ``cross_validate_sets``.
+        pred_set_rows: The out-of-fold rows of ``cross_validate_sets``.
         mi_development: The development part (the sensitive columns).
         dataset: The schema (``sensitive_features``, the classes).
         fairness: ``min_group_rows``, ``n_bootstrap``, ``seed``.
@@ -49,7 +49,7 @@ def report_groups(
         ``per_class``) and the ``fairness.*`` metrics.
     """
     report = group_report(
-        mi_set_rows,
+        pred_set_rows,
         mi_development,
         list(dataset.sensitive_features),
         list(dataset.target.classes),

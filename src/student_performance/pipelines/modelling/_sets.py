@@ -101,7 +101,7 @@ def cross_validate_sets(
 
 
 def summarise_set_coverage(
-    mi_set_rows: pd.DataFrame, dataset: DatasetSchema, conformal: ConformalParams
+    pred_set_rows: pd.DataFrame, dataset: DatasetSchema, conformal: ConformalParams
 ) -> dict[str, Any]:
     """What ``evaluate_set_coverage`` returns, from ``cross_validate_sets``' rows."""
     conformal = ConformalParams.model_validate(conformal)
@@ -109,5 +109,5 @@ def summarise_set_coverage(
         "level": conformal.level,
         "mode": conformal.mode,
         "contiguous": conformal.contiguous,
-        **summarise_set_rows(mi_set_rows, list(dataset.target.classes)),
+        **summarise_set_rows(pred_set_rows, list(dataset.target.classes)),
     }

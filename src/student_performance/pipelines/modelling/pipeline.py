@@ -20,7 +20,7 @@ Contract (names outside the ``modelling`` namespace):
         ``rpt_holdout_explanations`` (each holdout row's feature contributions),
         ``mi_model_schema`` (the schema less the excluded features: what every
         training node and the served model read), ``model_features`` (its feature
-        names, an MLflow artifact the gate's re-score reads), ``mi_set_rows`` (the selected model's out-of-fold rows on repeated CV),
+        names, an MLflow artifact the gate's re-score reads), ``pred_set_rows`` (the selected model's out-of-fold rows on repeated CV),
         ``rpt_group_report`` (figures per sensitive group, out of fold),
         ``rpt_fairness_metrics`` (the same as ``fairness.*`` MLflow metrics),
         ``pred_example_predictions``
@@ -84,7 +84,7 @@ _BOUNDARY_OUTPUTS = {
     "rpt_model_comparison",
     "rpt_model_card",
     "rpt_holdout_explanations",
-    "mi_set_rows",
+    "pred_set_rows",
     "mi_model_schema",
     "model_features",
     "rpt_group_report",
@@ -179,19 +179,19 @@ def _set_nodes() -> list[Node]:
                 "params:cv",
                 "params:conformal",
             ],
-            outputs="mi_set_rows",
+            outputs="pred_set_rows",
             name="cross_validate_sets",
         ),
         Node(
             summarise_set_coverage,
-            inputs=["mi_set_rows", "mi_model_schema", "params:conformal"],
+            inputs=["pred_set_rows", "mi_model_schema", "params:conformal"],
             outputs="rpt_prediction_sets",
             name="summarise_set_coverage",
         ),
         Node(
             report_groups,
             inputs=[
-                "mi_set_rows",
+                "pred_set_rows",
                 "mi_development",
                 "params:dataset",
                 "params:fairness",
